@@ -1,0 +1,47 @@
+"""Pluggable SMS delivery. ``SMS_BACKEND`` picks one; a gateway is a dotted path to a
+class with the same ``send`` method."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SMSMessage:
+    to: str
+    body: str
+
+
+class SMSBackend(Protocol):
+    def send(self, message: SMSMessage) -> None: ...
+
+
+class ConsoleSMSBackend:
+    """Development: print the message where the operator of the demo sees it."""
+
+    def send(self, message: SMSMessage) -> None:
+        sys.stdout.write(f"[SMS to {message.to}] {message.body}\n")
+        sys.stdout.flush()
+
+
+class LocMemSMSBackend:
+    """Tests: keep messages in ``LocMemSMSBackend.outbox``."""
+
+    outbox: ClassVar[list[SMSMessage]] = []
+
+    def send(self, message: SMSMessage) -> None:
+        self.outbox.append(message)
+
+
+def send_sms(*, to: str, body: str) -> None:
+    backend: SMSBackend = import_string(settings.SMS_BACKEND)()
+    backend.send(SMSMessage(to=to, body=body))
+    logger.info("sms sent to %s***", to[:-3])

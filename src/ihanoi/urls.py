@@ -1,0 +1,16 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("ihanoi.web.urls")),
+    path("accounts/", include("ihanoi.accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("places/", include("ihanoi.places.urls")),
+    path("agencies/", include("ihanoi.agencies.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
+if not settings.PRODUCTION:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
