@@ -1,0 +1,34 @@
+"""Shared fixtures. Reference data in ../shared/data is read in place, never copied."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("IHANOI_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def shared_data_file(relative: str) -> Path:
+    """Path to a reference file; under CI=true a missing file fails, elsewhere it skips."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        message = f"reference data {path} is missing (set IHANOI_SHARED_DATA to its folder)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing_and_local_outboxes(settings):
+    # Argon2 is the production hasher (tested in tests/accounts); tests use a fast one.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.SMS_BACKEND = "ihanoi.accounts.sms.LocMemSMSBackend"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    from ihanoi.accounts.sms import LocMemSMSBackend
+
+    LocMemSMSBackend.outbox.clear()
