@@ -36,7 +36,7 @@ if PRODUCTION:
         raise ImproperlyConfigured("IHANOI_PRODUCTION=1 refuses to run with DEBUG on.")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "ihanoi.accounts.admin_apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -44,15 +44,16 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Our apps come before allauth so that our templates override its pages.
+    "ihanoi.accounts",
+    "ihanoi.places",
+    "ihanoi.agencies",
+    "ihanoi.web",
     "allauth",
     "allauth.account",
     "allauth.mfa",
     "django_tasks",
     "django_tasks_db",
-    "ihanoi.accounts",
-    "ihanoi.places",
-    "ihanoi.agencies",
-    "ihanoi.web",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "ihanoi.accounts.middleware.MFARequiredMiddleware",
 ]
 
 ROOT_URLCONF = "ihanoi.urls"
@@ -157,7 +159,14 @@ LOGOUT_REDIRECT_URL = "web:home"
 # Residents: phone number + one-time code, no password. Staff: e-mail + password, then TOTP.
 ACCOUNT_ADAPTER = "ihanoi.accounts.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"phone", "email"}
-ACCOUNT_SIGNUP_FIELDS = ["phone*"]
+ACCOUNT_FORMS = {
+    "login": "ihanoi.accounts.forms.StaffLoginForm",
+    "request_login_code": "ihanoi.accounts.forms.PhoneLoginCodeForm",
+    "signup": "ihanoi.accounts.forms.ResidentSignupForm",
+}
+# "phone" without "*": allauth would otherwise refuse to sign in staff who have no phone
+# number on file; the resident signup form makes the field required itself.
+ACCOUNT_SIGNUP_FIELDS = ["phone"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_UNIQUE_EMAIL = True
@@ -166,6 +175,10 @@ ACCOUNT_PHONE_VERIFICATION_MAX_ATTEMPTS = 3
 ACCOUNT_PHONE_VERIFICATION_TIMEOUT = env_int("IHANOI_CODE_TIMEOUT", 300, minimum=30)
 ACCOUNT_PHONE_VERIFICATION_SUPPORTS_RESEND = True
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+# Six digits, as every bank and telco in Vietnam sends them; a phone keypad types them.
+_SMS_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
+ACCOUNT_LOGIN_BY_CODE_FORMAT = _SMS_CODE_FORMAT
+ACCOUNT_PHONE_VERIFICATION_CODE_FORMAT = _SMS_CODE_FORMAT
 ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = ACCOUNT_PHONE_VERIFICATION_TIMEOUT
 ACCOUNT_LOGOUT_ON_GET = False
