@@ -23,12 +23,22 @@ def shared_data_file(relative: str) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _fast_hashing_and_local_outboxes(settings):
+def _fast_hashing_and_local_outboxes(settings, request):
     # Argon2 is the production hasher (tested in tests/accounts); tests use a fast one.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.SMS_BACKEND = "ihanoi.accounts.sms.LocMemSMSBackend"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    from django.core.cache import cache
+
     from ihanoi.accounts.sms import LocMemSMSBackend
 
     LocMemSMSBackend.outbox.clear()
+    # Rate-limit counters live in the cache; with Redis (CI) they would outlive a test.
+    # (The default database cache needs database access, which only some tests have.)
+    uses_db = request.node.get_closest_marker("django_db") or {
+        "db",
+        "transactional_db",
+    } & set(request.fixturenames)
+    if uses_db or settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        cache.clear()

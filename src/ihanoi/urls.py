@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("ihanoi.web.urls")),
     path("accounts/", include("ihanoi.accounts.urls")),
     path("accounts/", include("allauth.urls")),

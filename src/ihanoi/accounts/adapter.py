@@ -7,7 +7,8 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from ihanoi.accounts.models import User
 from ihanoi.accounts.sms import send_sms
@@ -65,17 +66,13 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_verification_code_sms(
         self, user: AbstractBaseUser, phone: str, code: str, **kwargs: Any
     ) -> None:
-        body = gettext("Your iHaNoi code is %(code)s. Do not share this code.") % {
-            "code": code
-        }
+        body = gettext("Your iHaNoi code is %(code)s. Do not share this code.") % {"code": code}
         send_sms(to=phone, body=body)
 
     def send_unknown_account_sms(self, phone: str, **kwargs: Any) -> None:
         send_sms(
             to=phone,
-            body=gettext(
-                "This phone number has no iHaNoi account yet. Register to send feedback."
-            ),
+            body=gettext("This phone number has no iHaNoi account yet. Register to send feedback."),
         )
 
     def send_account_already_exists_sms(self, phone: str) -> None:

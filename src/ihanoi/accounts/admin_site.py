@@ -36,4 +36,3 @@ class AdminSite(admin.AdminSite):
             raise PermissionDenied
         next_url = request.GET.get("next") or request.path.replace("login/", "")
         return redirect_to_login(next_url)
-

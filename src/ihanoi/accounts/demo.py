@@ -28,12 +28,27 @@ class DemoAccount:
 
 DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount(Role.RESIDENT, "Nguyễn Văn An", phone="+84912000001"),
-    DemoAccount(Role.HUB_OPERATOR, "Trần Thị Bình", email=f"hub@{DEMO_DOMAIN}",
-                agency_code="hub", agency_role="officer"),
-    DemoAccount(Role.AGENCY_OFFICER, "Lê Văn Cường", email=f"officer@{DEMO_DOMAIN}",
-                agency_code="ubnd-00070", agency_role="officer"),
-    DemoAccount(Role.AGENCY_LEAD, "Phạm Thị Dung", email=f"lead@{DEMO_DOMAIN}",
-                agency_code="ubnd-00070", agency_role="lead"),
+    DemoAccount(
+        Role.HUB_OPERATOR,
+        "Trần Thị Bình",
+        email=f"hub@{DEMO_DOMAIN}",
+        agency_code="hub",
+        agency_role="officer",
+    ),
+    DemoAccount(
+        Role.AGENCY_OFFICER,
+        "Lê Văn Cường",
+        email=f"officer@{DEMO_DOMAIN}",
+        agency_code="ubnd-00070",
+        agency_role="officer",
+    ),
+    DemoAccount(
+        Role.AGENCY_LEAD,
+        "Phạm Thị Dung",
+        email=f"lead@{DEMO_DOMAIN}",
+        agency_code="ubnd-00070",
+        agency_role="lead",
+    ),
     DemoAccount(Role.OVERSIGHT, "Hoàng Văn Em", email=f"oversight@{DEMO_DOMAIN}"),
     DemoAccount(Role.ADMINISTRATOR, "Vũ Thị Giang", email=f"admin@{DEMO_DOMAIN}"),
 )
@@ -53,8 +68,8 @@ def demo_accounts_create() -> list[User]:
     from allauth.mfa.models import Authenticator
     from allauth.mfa.totp.internal.auth import TOTP
 
-    from ihanoi.agencies.models import Agency, Membership
     from ihanoi.accounts.models import ROLES_REQUIRING_MFA
+    from ihanoi.agencies.models import Agency, Membership
 
     users = []
     for account in DEMO_ACCOUNTS:
@@ -75,17 +90,21 @@ def demo_accounts_create() -> list[User]:
         else:
             user.set_unusable_password()
         user.save()
-        if account.role in ROLES_REQUIRING_MFA and not Authenticator.objects.filter(
-            user=user, type=Authenticator.Type.TOTP
-        ).exists():
+        if (
+            account.role in ROLES_REQUIRING_MFA
+            and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+        ):
             TOTP.activate(user, DEMO_TOTP_SECRET)
-        if account.agency_code:
+        if account.agency_code and account.agency_role:
             agency = Agency.objects.filter(code=account.agency_code).first()
             if agency is not None:
                 Membership.objects.update_or_create(
                     user=user,
                     agency=agency,
-                    defaults={"role": account.agency_role, "is_lead_contact": account.agency_role == "lead"},
+                    defaults={
+                        "role": account.agency_role,
+                        "is_lead_contact": account.agency_role == "lead",
+                    },
                 )
         users.append(user)
     return users

@@ -74,8 +74,6 @@ class ProfileForm(forms.ModelForm):
 
 class AccountDeleteForm(forms.Form):
     confirm = forms.BooleanField(
-        label=_(
-            "I understand that my account is deleted for good; my reports stay, anonymised."
-        ),
+        label=_("I understand that my account is deleted for good; my reports stay, anonymised."),
         required=True,
     )

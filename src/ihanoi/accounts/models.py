@@ -68,17 +68,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     phone_verified = models.BooleanField(_("phone number verified"), default=False)
     email = models.EmailField(_("e-mail"), unique=True, null=True, blank=True)
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
-    role = models.CharField(_("role"), max_length=20, choices=Role.choices,
-                            default=Role.RESIDENT)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.RESIDENT)
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(
-        _("admin site access"), default=False,
+        _("admin site access"),
+        default=False,
         help_text=_("May sign in to the Django admin site."),
     )
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

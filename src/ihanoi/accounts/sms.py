@@ -41,7 +41,14 @@ class LocMemSMSBackend:
         self.outbox.append(message)
 
 
-def send_sms(*, to: str, body: str) -> None:
+def deliver_sms_now(*, to: str, body: str) -> None:
     backend: SMSBackend = import_string(settings.SMS_BACKEND)()
     backend.send(SMSMessage(to=to, body=body))
     logger.info("sms sent to %s***", to[:-3])
+
+
+def send_sms(*, to: str, body: str) -> None:
+    """Queue an SMS for the background worker."""
+    from ihanoi.accounts.tasks import deliver_sms
+
+    deliver_sms.enqueue(to=to, body=body)

@@ -15,14 +15,19 @@ from ihanoi.accounts.services import staff_user_create
 
 
 class Command(BaseCommand):
-    help = "Create a staff account (e-mail + password). Roles that need TOTP set it up at first sign-in."
+    help = "Create a staff account (e-mail + password); TOTP is set up at first sign-in."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email")
-        parser.add_argument("--role", required=True, choices=[r.value for r in Role if r != Role.RESIDENT])
+        parser.add_argument(
+            "--role", required=True, choices=[r.value for r in Role if r != Role.RESIDENT]
+        )
         parser.add_argument("--name", default="")
-        parser.add_argument("--password-stdin", action="store_true",
-                            help="Read the password from standard input instead of prompting.")
+        parser.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="Read the password from standard input instead of prompting.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["password_stdin"]:
@@ -34,11 +39,15 @@ class Command(BaseCommand):
         try:
             validate_password(password)
             user = staff_user_create(
-                email=options["email"], password=password, role=Role(options["role"]),
+                email=options["email"],
+                password=password,
+                role=Role(options["role"]),
                 full_name=options["name"],
             )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         except IntegrityError as exc:
-            raise CommandError(f"An account with e-mail {options['email']} already exists.") from exc
+            raise CommandError(
+                f"An account with e-mail {options['email']} already exists."
+            ) from exc
         self.stdout.write(f"Created {user.email} ({user.get_role_display()}).")

@@ -22,7 +22,9 @@ class Command(BaseCommand):
         call_command("load_places", stdout=self.stdout)
         call_command("seed_agencies", stdout=self.stdout)
         demo_accounts_create()
-        self.stdout.write(self.style.SUCCESS("\nDemo sign-ins (http://127.0.0.1:8000/accounts/login/):"))
+        self.stdout.write(
+            self.style.SUCCESS("\nDemo sign-ins (http://127.0.0.1:8000/accounts/login/):")
+        )
         for account in DEMO_ACCOUNTS:
             role = str(account.role.label)
             if account.phone:
@@ -31,5 +33,9 @@ class Command(BaseCommand):
                     "the code is printed in this terminal ([SMS to ...])"
                 )
             else:
-                mfa = "; then the code from `ihanoi demo-totp`" if account.role in ROLES_REQUIRING_MFA else ""
+                mfa = (
+                    "; then the code from `ihanoi demo-totp`"
+                    if account.role in ROLES_REQUIRING_MFA
+                    else ""
+                )
                 self.stdout.write(f"  {role:<26} {account.email} / {DEMO_PASSWORD}{mfa}")

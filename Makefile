@@ -1,0 +1,52 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   a working site with Hanoi's data on SQLite, web server + task worker
+#   make test   the whole suite (honours DATABASE_URL)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PO     := locale/vi/LC_MESSAGES/django.po
+MO     := locale/vi/LC_MESSAGES/django.mo
+
+.PHONY: install demo demo-data serve test lint messages makemessages bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(MO): $(PO) $(STAMP)
+	$(BIN)/ihanoi compilemessages --ignore=.venv --ignore=var -v0
+
+messages: $(MO)
+
+demo-data: install messages
+	mkdir -p var
+	$(BIN)/ihanoi migrate --noinput -v0
+	$(BIN)/ihanoi createcachetable
+	$(BIN)/ihanoi collectstatic --noinput -v0
+	$(BIN)/ihanoi demo_setup
+
+demo: demo-data
+	$(BIN)/ihanoi rundemo
+
+test: install messages
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: install
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+# Developers: refresh the catalogue after changing user-facing strings, then translate.
+makemessages: install
+	$(BIN)/ihanoi makemessages -l vi --ignore=.venv --ignore=var --ignore=tests --ignore=bench --no-obsolete
+
+bench: install
+	$(BIN)/python bench/bench_locate.py
+
+clean:
+	rm -rf var $(MO)

@@ -1,0 +1,3 @@
+from ihanoi.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""Settings come from the environment; production refuses unsafe values."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from ihanoi.lib.env import env_bool, env_choice, env_int, env_list
+
+
+def _start(**env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        env={**full_env, "DJANGO_SETTINGS_MODULE": "ihanoi.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_zero_configuration_starts():
+    result = _start()
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
+
+
+def test_production_refuses_the_development_secret_key():
+    result = _start(IHANOI_PRODUCTION="1")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_debug():
+    result = _start(IHANOI_PRODUCTION="1", SECRET_KEY="x" * 64, DEBUG="1")
+    assert result.returncode != 0
+    assert "DEBUG" in result.stderr
+
+
+def test_production_with_a_real_key_starts():
+    result = _start(IHANOI_PRODUCTION="1", SECRET_KEY="k" * 64, ALLOWED_HOSTS="ihanoi.example.vn")
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_typo_in_a_boolean_stops_start_up():
+    result = _start(DEBUG="maybe")
+    assert result.returncode != 0
+    assert "DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_an_unknown_sms_backend_stops_start_up():
+    result = _start(SMS_BACKEND="carrier-pigeon")
+    assert result.returncode != 0
+    assert "SMS_BACKEND" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("1", True), ("yes", True), ("off", False), ("", False)]
+)
+def test_env_bool_reads_common_spellings(raw, expected):
+    assert env_bool("X", not expected, {"X": raw}) is expected
+
+
+def test_env_int_refuses_garbage_and_values_below_minimum():
+    assert env_int("N", 5, {}) == 5
+    assert env_int("N", 5, {"N": " 7 "}) == 7
+    with pytest.raises(ImproperlyConfigured):
+        env_int("N", 5, {"N": "seven"})
+    with pytest.raises(ImproperlyConfigured):
+        env_int("N", 5, {"N": "-1"}, minimum=0)
+
+
+def test_env_list_splits_on_commas_and_drops_blanks():
+    assert env_list("H", ["a"], {"H": "a.vn, b.vn,,"}) == ["a.vn", "b.vn"]
+    assert env_list("H", ["a"], {}) == ["a"]
+
+
+def test_env_choice_maps_names_and_accepts_dotted_paths():
+    choices = {"console": "pkg.Console"}
+    assert env_choice("B", "console", choices, {}) == "pkg.Console"
+    assert env_choice("B", "console", choices, {"B": "my.Gateway"}) == "my.Gateway"
+    with pytest.raises(ImproperlyConfigured):
+        env_choice("B", "console", choices, {"B": "nope"})
+
+
+def test_time_zone_is_hanoi(settings):
+    assert settings.TIME_ZONE == "Asia/Ho_Chi_Minh"
+    assert settings.LANGUAGE_CODE == "vi"
+
+
+def test_argon2_is_the_password_hasher():
+    from ihanoi import settings as project_settings
+
+    assert project_settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
