@@ -5,8 +5,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-PO     := locale/vi/LC_MESSAGES/django.po
-MO     := locale/vi/LC_MESSAGES/django.mo
 
 .PHONY: install demo demo-data serve test lint messages makemessages bench clean
 
@@ -18,10 +16,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-$(MO): $(PO) $(STAMP)
+# Compiles locale/vi (ours) and locale/allauth/vi (django-allauth ships no Vietnamese).
+messages: install
 	$(BIN)/ihanoi compilemessages --ignore=.venv --ignore=var -v0
-
-messages: $(MO)
 
 demo-data: install messages
 	mkdir -p var
@@ -49,4 +46,5 @@ bench: install
 	$(BIN)/python bench/bench_locate.py
 
 clean:
-	rm -rf var $(MO)
+	rm -rf var
+	find locale -name '*.mo' -delete

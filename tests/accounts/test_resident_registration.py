@@ -70,3 +70,10 @@ def test_name_longer_than_the_limit_is_refused(client):
     assert response.status_code == 200
     assert "full_name" in response.context["form"].errors
     assert User.objects.count() == 0
+
+
+def test_registration_without_a_phone_number_is_refused(client):
+    response = client.post(reverse("account_signup"), {"phone": "", "full_name": "Không Số"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["phone"]
+    assert User.objects.count() == 0
