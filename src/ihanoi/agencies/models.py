@@ -3,6 +3,8 @@ Committees, utility companies, police. Staff belong to agencies through membersh
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -47,15 +49,40 @@ class Agency(models.Model):
         blank=True,
         related_name="serving_agencies",
     )
+    # Folded names (no tone marks, lower case) for search typed without diacritics. Written
+    # by the services that write names (``agency_save``, ``agencies_seed``), never by save().
+    search_key = models.CharField(max_length=600, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("agency")
         verbose_name_plural = _("agency")
         ordering = ["kind", "name"]
         indexes = [models.Index(fields=["kind", "is_active"], name="agency_kind_active")]
+        constraints = [
+            # Routing falls back to "the hub's triage queue": there must be only one.
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(kind="hub"),
+                name="agency_single_hub",
+                violation_error_message=_("There is already a receiving hub."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def phone_tel_uri(self) -> str:
+        """``tel:`` link for the number at the start of ``phone`` ("024 1022" → "tel:0241022");
+        empty when the field does not start with a dialable number."""
+        match = _DIALABLE.match(self.phone.strip())
+        if not match:
+            return ""
+        digits = re.sub(r"[^\d+]", "", match.group(0))
+        return f"tel:{digits}" if len(digits.lstrip("+")) >= 3 else ""
+
+
+# A leading run of digits with the separators people write between them.
+_DIALABLE = re.compile(r"\+?\d[\d .\-]*")
 
 
 class Membership(models.Model):
@@ -79,6 +106,18 @@ class Membership(models.Model):
         verbose_name_plural = _("agency membership")
         constraints = [
             models.UniqueConstraint(fields=["user", "agency"], name="unique_membership"),
+            # Escalations name one person; the services keep it so, the database makes sure.
+            models.UniqueConstraint(
+                fields=["agency"],
+                condition=models.Q(is_lead_contact=True),
+                name="one_lead_contact_per_agency",
+                violation_error_message=_("This agency already has a lead contact."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_lead_contact=False) | models.Q(role="lead"),
+                name="lead_contact_is_lead",
+                violation_error_message=_("Only a lead can be the lead contact."),
+            ),
         ]
 
     def __str__(self) -> str:
