@@ -42,3 +42,14 @@ def _fast_hashing_and_local_outboxes(settings, request):
     } & set(request.fixturenames)
     if uses_db or settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
         cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_ward_index():
+    # The point → ward index is per process; rows from another test's (rolled back)
+    # transaction must not answer this test's lookups.
+    from ihanoi.places import selectors
+
+    selectors.ward_index_clear()
+    yield
+    selectors.ward_index_clear()

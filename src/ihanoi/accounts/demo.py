@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 
 from ihanoi.accounts.models import Role, User
+from ihanoi.agencies.seed import HUB
 
 DEMO_DOMAIN = "demo.ihanoi.vn"
 DEMO_PASSWORD = "ihanoi-demo-2026"  # noqa: S105 - demo only, refused in production
@@ -32,7 +33,7 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
         Role.HUB_OPERATOR,
         "Trần Thị Bình",
         email=f"hub@{DEMO_DOMAIN}",
-        agency_code="hub",
+        agency_code=HUB.code,
         agency_role="officer",
     ),
     DemoAccount(
@@ -70,6 +71,7 @@ def demo_accounts_create() -> list[User]:
 
     from ihanoi.accounts.models import ROLES_REQUIRING_MFA
     from ihanoi.agencies.models import Agency, Membership
+    from ihanoi.agencies.services import membership_add
 
     users = []
     for account in DEMO_ACCOUNTS:
@@ -97,14 +99,13 @@ def demo_accounts_create() -> list[User]:
             TOTP.activate(user, DEMO_TOTP_SECRET)
         if account.agency_code and account.agency_role:
             agency = Agency.objects.filter(code=account.agency_code).first()
-            if agency is not None:
-                Membership.objects.update_or_create(
+            already = agency is not None and Membership.objects.filter(user=user, agency=agency)
+            if agency is not None and not already:
+                membership_add(
                     user=user,
                     agency=agency,
-                    defaults={
-                        "role": account.agency_role,
-                        "is_lead_contact": account.agency_role == "lead",
-                    },
+                    role=account.agency_role,
+                    is_lead_contact=account.agency_role == Membership.Role.LEAD,
                 )
         users.append(user)
     return users

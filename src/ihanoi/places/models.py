@@ -56,6 +56,10 @@ class AdministrativeUnit(models.Model):
         default=BoundarySource.NONE,
         blank=True,
     )
+    # Bumped on every boundary write. Each process caches its point→ward index and compares
+    # the sum of these (with count and max id) to notice boundaries changed by another
+    # process; a counter, unlike a timestamp, cannot be fooled by clocks that disagree.
+    boundary_revision = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("administrative unit")
@@ -80,9 +84,7 @@ class AdministrativeUnit(models.Model):
 class UnitSuccession(models.Model):
     """One row of the official old→new conversion: part or all of ``old`` became ``new``."""
 
-    old = models.ForeignKey(
-        AdministrativeUnit, on_delete=models.CASCADE, related_name="successors"
-    )
+    old = models.ForeignKey(AdministrativeUnit, on_delete=models.CASCADE, related_name="successors")
     new = models.ForeignKey(
         AdministrativeUnit, on_delete=models.CASCADE, related_name="predecessors"
     )
