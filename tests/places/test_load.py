@@ -258,3 +258,22 @@ def test_a_failure_during_the_load_leaves_nothing_behind(
         places_load(province_code="01")
     assert not AdministrativeUnit.objects.exists()
     assert not UnitSuccession.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_undated_unit_cannot_be_stored_twice():
+    from django.db import IntegrityError, transaction
+
+    from ihanoi.places.models import AdministrativeUnit
+
+    fields = dict(
+        level="district",
+        code="001",
+        name="Quận Ba Đình",
+        short_name="Ba Đình",
+        name_ascii="quan ba dinh",
+        unit_type="quận",
+    )
+    AdministrativeUnit.objects.create(**fields)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AdministrativeUnit.objects.create(**fields)

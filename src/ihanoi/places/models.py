@@ -69,6 +69,13 @@ class AdministrativeUnit(models.Model):
             models.UniqueConstraint(
                 fields=["level", "code", "valid_from"], name="unique_unit_code_per_era"
             ),
+            # NULLs are distinct in a unique index: units with no known start date (those
+            # before 2025) need their own rule, or two concurrent loads could duplicate them.
+            models.UniqueConstraint(
+                fields=["level", "code"],
+                condition=models.Q(valid_from__isnull=True),
+                name="unique_unit_code_undated",
+            ),
         ]
         indexes = [models.Index(fields=["level", "valid_until"], name="unit_level_current")]
 
