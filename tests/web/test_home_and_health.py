@@ -59,3 +59,11 @@ def test_healthz_refuses_post(client):
 
 def test_unknown_page_is_a_404_not_a_500(client):
     assert client.get("/no-such-page/").status_code == 404
+
+
+def test_an_english_browser_still_gets_vietnamese_until_the_visitor_switches(client):
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="vi">' in html
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert '<html lang="en">' in html
