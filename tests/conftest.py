@@ -23,6 +23,15 @@ def shared_data_file(relative: str) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _english_unless_marked_vietnamese(settings, request):
+    """Tests assert the English msgids; tests marked ``vietnamese`` run with the real default
+    (Vietnamese) and check the catalogue. Changing LANGUAGE_CODE resets Django's cached
+    default translation (django.test.signals.language_changed)."""
+    if not request.node.get_closest_marker("vietnamese"):
+        settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture(autouse=True)
 def _fast_hashing_and_local_outboxes(settings, request):
     # Argon2 is the production hasher (tested in tests/accounts); tests use a fast one.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -87,7 +87,8 @@ def test_env_choice_maps_names_and_accepts_dotted_paths():
         env_choice("B", "console", choices, {"B": "nope"})
 
 
-def test_time_zone_is_hanoi(settings):
+@pytest.mark.vietnamese
+def test_time_zone_is_hanoi_and_the_language_vietnamese(settings):
     assert settings.TIME_ZONE == "Asia/Ho_Chi_Minh"
     assert settings.LANGUAGE_CODE == "vi"
 

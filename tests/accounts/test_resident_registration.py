@@ -51,6 +51,7 @@ def test_malformed_phone_is_refused_with_a_message_and_nothing_is_stored(client,
     assert sms_count() == 0
 
 
+@pytest.mark.vietnamese
 def test_registration_error_is_in_vietnamese_by_default(client):
     response = _register(client, phone="12345")
     assert "Số điện thoại không hợp lệ" in response.content.decode()

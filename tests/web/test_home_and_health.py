@@ -21,6 +21,7 @@ def test_home_shows_the_utility_grid_and_only_working_entries_are_links(client):
     assert html.count('class="utility soon"') == len(soon)
 
 
+@pytest.mark.vietnamese
 def test_home_is_vietnamese_by_default_and_english_after_the_switch(client):
     assert '<html lang="vi">' in client.get("/").content.decode()
     response = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
@@ -30,6 +31,7 @@ def test_home_is_vietnamese_by_default_and_english_after_the_switch(client):
     assert "Directory of agencies" in html
 
 
+@pytest.mark.vietnamese
 def test_unknown_language_is_ignored(client):
     client.post("/i18n/setlang/", {"language": "xx", "next": "/"})
     assert '<html lang="vi">' in client.get("/").content.decode()
@@ -61,6 +63,7 @@ def test_unknown_page_is_a_404_not_a_500(client):
     assert client.get("/no-such-page/").status_code == 404
 
 
+@pytest.mark.vietnamese
 def test_an_english_browser_still_gets_vietnamese_until_the_visitor_switches(client):
     html = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
     assert '<html lang="vi">' in html
