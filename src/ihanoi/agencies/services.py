@@ -14,13 +14,11 @@ Membership rules (docs/agencies.md explains them):
 from __future__ import annotations
 
 import datetime
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,8 +26,9 @@ from ihanoi.accounts.models import Role, User
 from ihanoi.agencies import seed
 from ihanoi.agencies.models import Agency, Membership
 from ihanoi.agencies.search import search_key
-from ihanoi.lib.text import fold, nfc
+from ihanoi.lib.text import fold, nfc, remove_marks
 from ihanoi.places.models import AdministrativeUnit
+from ihanoi.places.selectors import current_wards
 
 # Fields the seed owns: a re-run brings them back to the seed's values.
 _OWNED_FIELDS = ("name", "name_en", "short_name", "kind", "serves_whole_city")
@@ -87,21 +86,6 @@ def agencies_reindex() -> int:
 # --- Seeding -------------------------------------------------------------------------------
 
 
-def current_wards(on: datetime.date) -> QuerySet[AdministrativeUnit]:
-    """Wards and communes in force on ``on`` (since 2025-07-01: Hanoi's 126)."""
-    return AdministrativeUnit.objects.filter(
-        Q(valid_from__isnull=True) | Q(valid_from__lte=on),
-        Q(valid_until__isnull=True) | Q(valid_until__gt=on),
-        level=AdministrativeUnit.Level.WARD,
-    )
-
-
-def _latin(text: str) -> str:
-    """Vietnamese name in plain Latin letters, capitals kept ("Hoàn Kiếm" → "Hoan Kiem")."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-
-
 def _ward_type_en(ward: AdministrativeUnit) -> str:
     unit_type = fold(ward.unit_type)
     name = fold(ward.name)
@@ -117,7 +101,7 @@ def ward_committee_seed(ward: AdministrativeUnit) -> seed.AgencySeed:
     full_name = nfc(ward.name).strip()
     short = nfc(ward.short_name).strip() or full_name
     type_en = _ward_type_en(ward)
-    place_en = f"{_latin(short)} {type_en}".strip()
+    place_en = f"{remove_marks(short)} {type_en}".strip()
     return seed.AgencySeed(
         code=f"{seed.WARD_COMMITTEE_CODE_PREFIX}{ward.code}",
         name=f"{seed.WARD_COMMITTEE_NAME_PREFIX}{full_name}",
@@ -174,7 +158,7 @@ def agencies_seed(*, on: datetime.date | None = None) -> SeedResult:
     """Create or update the hub, departments, police, utilities and one People's Committee per
     current ward. Idempotent; names follow the seed on every run; nothing is ever deleted."""
     on = on or timezone.localdate()
-    wards = list(current_wards(on).order_by("code"))
+    wards = list(current_wards(on=on).order_by("code"))
     specs = {spec.code: spec for spec in seed.CITY_AGENCIES}
 
     other_hub = Agency.objects.filter(kind=Agency.Kind.HUB).exclude(code=seed.HUB.code).first()

@@ -16,14 +16,18 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def remove_marks(text: str) -> str:
+    """Plain Latin letters, capitals kept: ``"Hoàn Kiếm"`` → ``"Hoan Kiem"``, ``đ`` → ``d``."""
+    decomposed = unicodedata.normalize("NFD", text.translate(_SPECIAL))
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+
+
 def fold(text: str) -> str:
     """Search key: lower case, no tone marks or diacritics, ``đ`` → ``d``, single spaces.
 
     ``fold("Phường Hoàn Kiếm") == fold("phuong hoan kiem") == "phuong hoan kiem"``.
     """
-    decomposed = unicodedata.normalize("NFD", text.translate(_SPECIAL))
-    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    return " ".join(stripped.casefold().split())
+    return " ".join(remove_marks(text).casefold().split())
 
 
 def slugify_vi(text: str) -> str:
