@@ -25,7 +25,7 @@ class SuccessorInline(admin.TabularInline):
     model = UnitSuccession
     fk_name = "old"
     extra = 0
-    fields = ["new", "is_partial", "is_default"]
+    fields: tuple[str, ...] = ("new", "is_partial", "is_default")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
