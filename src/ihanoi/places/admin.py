@@ -25,8 +25,8 @@ class SuccessorInline(admin.TabularInline):
     model = UnitSuccession
     fk_name = "old"
     extra = 0
-    fields: tuple[str, ...] = ("new", "is_partial", "is_default")
-    readonly_fields = fields
+    fields = ("new", "is_partial", "is_default")
+    readonly_fields = ("new", "is_partial", "is_default")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
