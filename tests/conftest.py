@@ -32,7 +32,7 @@ def _english_unless_marked_vietnamese(settings, request):
 
 
 @pytest.fixture(autouse=True)
-def _fast_hashing_and_local_outboxes(settings, request):
+def _fast_hashing_and_local_outboxes(settings):
     # Argon2 is the production hasher (tested in tests/accounts); tests use a fast one.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.SMS_BACKEND = "ihanoi.accounts.sms.LocMemSMSBackend"
@@ -43,14 +43,13 @@ def _fast_hashing_and_local_outboxes(settings, request):
     from ihanoi.accounts.sms import LocMemSMSBackend
 
     LocMemSMSBackend.outbox.clear()
-    # Rate-limit counters live in the cache; with Redis (CI) they would outlive a test.
-    # (The default database cache needs database access, which only some tests have.)
-    uses_db = request.node.get_closest_marker("django_db") or {
-        "db",
-        "transactional_db",
-    } & set(request.fixturenames)
-    if uses_db or settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
-        cache.clear()
+    # Rate-limit counters live in the cache and must not leak from one test to the next.
+    # CI's second run keeps Redis (the production cache) and empties it; otherwise a
+    # per-process memory cache stands in for the database table, which transactional tests
+    # would not roll back.
+    if not settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +57,10 @@ def _fresh_ward_index():
     # The point → ward index is per process; rows from another test's (rolled back)
     # transaction must not answer this test's lookups.
     from ihanoi.places import selectors
+    from ihanoi.workcalendar.selectors import city_calendar_clear
 
     selectors.ward_index_clear()
+    city_calendar_clear()  # likewise the working calendar's per-process cache
     yield
     selectors.ward_index_clear()
+    city_calendar_clear()

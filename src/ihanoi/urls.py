@@ -9,7 +9,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/", include("allauth.urls")),
     path("places/", include("ihanoi.places.urls")),
     path("agencies/", include("ihanoi.agencies.urls")),
-    path("feedback/", include("ihanoi.feedback.urls")),
+    path("", include("ihanoi.feedback.urls")),
     path("notifications/", include("ihanoi.notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

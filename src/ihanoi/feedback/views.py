@@ -1,0 +1,238 @@
+"""Resident pages: send a report, follow it, rate it; the public list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from ihanoi.accounts.models import User
+
+from . import selectors, services
+from .catalogue import active_categories
+from .forms import RatingForm, ReplyForm, ReportForm
+from .models import Category, Report, Status
+from .photos import prepare_uploads
+
+PAGE_SIZE = 20
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def category_label(category: Category) -> str:
+    return category.name_en if get_language() == "en" and category.name_en else category.name
+
+
+def _category_choices() -> list[tuple[str, str]]:
+    return [(c.code, category_label(c)) for c in active_categories()]
+
+
+def apply_errors(form: Any, error: ValidationError) -> None:
+    """Show a service's errors next to the matching field, the rest above the form."""
+    if not hasattr(error, "error_dict"):
+        for message in error.messages:
+            form.add_error(None, message)
+        return
+    for field, messages_ in error.message_dict.items():
+        target = field if field in form.fields else None
+        for message in messages_:
+            form.add_error(target, message)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report_new(request: HttpRequest) -> HttpResponse:
+    categories = list(active_categories())
+    form = ReportForm(
+        request.POST or None,
+        request.FILES or None,
+        categories=[(c.code, category_label(c)) for c in categories],
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        answers = {
+            key.removeprefix("answer_"): request.POST.getlist(key)
+            for key in request.POST
+            if key.startswith("answer_")
+        }
+        try:
+            photos = prepare_uploads(data["photos"])
+            report, created = services.report_submit(
+                reporter=_user(request),
+                submission=services.Submission(
+                    kind=data["kind"],
+                    category_code=data["category"],
+                    title=data["title"],
+                    description=data["description"],
+                    lat=data["lat"],
+                    lon=data["lon"],
+                    address=data["address"],
+                    answers=answers,
+                    client_key=data["client_key"],
+                    share_contact=data["share_contact"],
+                    channel="web",
+                ),
+                photos=photos,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            if created:
+                messages.success(request, _("Thank you. Your report was received."))
+            return redirect("feedback:detail", report.public_id)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "feedback/report_new.html",
+        {"form": form, "categories": categories, "posted": request.POST},
+        status=status,
+    )
+
+
+@require_GET
+def nearby(request: HttpRequest) -> HttpResponse:
+    """Fragment for the report form: open reports of the category around the point."""
+    category = Category.objects.filter(code=request.GET.get("category", ""), is_active=True).first()
+    try:
+        lat, lon = float(request.GET.get("lat", "")), float(request.GET.get("lon", ""))
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValueError
+    except ValueError:
+        return HttpResponse(status=400)
+    reports = [] if category is None else selectors.nearby_open(category=category, lat=lat, lon=lon)
+    return render(request, "feedback/_nearby.html", {"reports": reports})
+
+
+@login_required
+@require_GET
+def my_reports(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.reports_of(_user(request)), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "feedback/my_reports.html", {"page_obj": page})
+
+
+@require_GET
+def public_list(request: HttpRequest) -> HttpResponse:
+    reports = selectors.public_reports()
+    category = request.GET.get("category", "")
+    if category:
+        reports = reports.filter(category__code=category)
+    page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "feedback/public_list.html",
+        {"page_obj": page, "categories": _category_choices(), "category": category},
+    )
+
+
+def _visible_report(request: HttpRequest, public_id: str) -> tuple[Report, bool]:
+    """The report and whether the viewer is its reporter; 404 for private ones."""
+    report = get_object_or_404(
+        Report.objects.select_related("category", "ward", "agency", "reporter"),
+        public_id=public_id,
+    )
+    is_reporter = request.user.is_authenticated and report.reporter_id == request.user.pk
+    public = report.is_published and report.category.is_public and report.status != Status.REJECTED
+    if not (is_reporter or public):
+        raise Http404
+    return report, is_reporter
+
+
+@require_GET
+def report_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    report, is_reporter = _visible_report(request, public_id)
+    following = (
+        request.user.is_authenticated
+        and not is_reporter
+        and report.follows.filter(user_id=request.user.pk).exists()
+    )
+    photos = list(report.photos.all())
+    return render(
+        request,
+        "feedback/report_detail.html",
+        {
+            "report": report,
+            "is_reporter": is_reporter,
+            "following": following,
+            "timeline": selectors.timeline(report, public_only=True),
+            "before": [p for p in photos if p.role == "report"],
+            "after": [p for p in photos if p.role == "evidence"],
+            "rating_form": RatingForm()
+            if is_reporter and report.status == Status.RESOLVED
+            else None,
+            "reply_form": ReplyForm() if is_reporter and report.info_requested else None,
+        },
+    )
+
+
+@login_required
+@require_POST
+def report_rate(request: HttpRequest, public_id: str) -> HttpResponse:
+    report, is_reporter = _visible_report(request, public_id)
+    form = RatingForm(request.POST)
+    if not is_reporter:
+        raise PermissionDenied
+    if form.is_valid():
+        try:
+            services.rating_submit(
+                actor=_user(request),
+                report=report,
+                value=form.cleaned_data["value"],
+                comment=form.cleaned_data["comment"],
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Thank you for your rating."))
+            return redirect("feedback:detail", report.public_id)
+    else:
+        messages.error(request, _("Choose one of the three answers."))
+    return redirect("feedback:detail", report.public_id)
+
+
+@login_required
+@require_POST
+def report_reply(request: HttpRequest, public_id: str) -> HttpResponse:
+    report, is_reporter = _visible_report(request, public_id)
+    if not is_reporter:
+        raise PermissionDenied
+    form = ReplyForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.report_provide_info(
+                actor=_user(request),
+                report=report,
+                answer=form.cleaned_data["answer"],
+                photos=prepare_uploads(form.cleaned_data["photos"]),
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Your answer was sent."))
+    else:
+        messages.error(request, " ".join(str(m) for errs in form.errors.values() for m in errs))
+    return redirect("feedback:detail", report.public_id)
+
+
+@login_required
+@require_POST
+def report_follow(request: HttpRequest, public_id: str) -> HttpResponse:
+    report, _is_reporter = _visible_report(request, public_id)
+    if request.POST.get("follow") == "0":
+        services.report_unfollow(user=_user(request), report=report)
+    else:
+        services.report_follow(user=_user(request), report=report)
+        messages.success(request, _("You will hear when this report changes."))
+    return redirect("feedback:detail", report.public_id)

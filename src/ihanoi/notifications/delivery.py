@@ -1,0 +1,250 @@
+"""The outbox sender: takes due ``Delivery`` rows, sends them, records the outcome.
+
+Several senders may run at once (task workers, the scheduler's sweep). Each row is claimed
+with one conditional UPDATE — "still due, and still at the attempt count I read" — whose row
+count says whether this sender won; the loser moves on. That compare-and-set needs no row
+locks, so it behaves the same on PostgreSQL and on SQLite (which has none), and a sender
+holds no transaction open while it talks to a slow gateway.
+
+A claim is a lease (``claimed_until``): a sender that dies mid-way leaves the row in
+``sending`` and, once the lease has run out, another sender takes it over. The outcome is
+written only if the row is still under this sender's claim (same attempt count), so a sender
+that overran its lease cannot overwrite its successor's result.
+
+Guarantee: a delivery is handed to the gateway until it is accepted once; nothing is lost
+while a channel is down (failed attempts are retried with exponential backoff, 1 min, 2, 4 …
+capped at 1 h, up to ``MAX_ATTEMPTS``; then the row is ``failed``, visible in the admin,
+where "retry now" puts it back). Exactly one successful send per delivery holds unless a
+sender stops between the gateway accepting the message and the row being marked ``sent``
+(crash, killed process, lost database connection, or a send that outlasts ``LEASE``): the
+row is then sent again after its lease, so the overall guarantee is at-least-once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import get_connection, send_mail
+from django.db.models import Q
+from django.utils import timezone
+
+from ihanoi.accounts.sms import deliver_sms_now
+from ihanoi.notifications.models import Channel, Delivery, Notification
+from ihanoi.notifications.services import channel_address
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+FIRST_RETRY_DELAY = datetime.timedelta(minutes=1)
+MAX_RETRY_DELAY = datetime.timedelta(hours=1)
+# Longer than any single send may take (e-mail gets a timeout well inside it, below).
+LEASE = datetime.timedelta(minutes=5)
+EMAIL_TIMEOUT_SECONDS = 30
+DEFAULT_LIMIT = 100
+_ERROR_MAX_CHARS = 1000
+
+
+@dataclass
+class DeliveryStats:
+    sent: int = 0
+    # Failed this time, to be tried again later.
+    retrying: int = 0
+    failed: int = 0
+    skipped: int = 0
+    # Due when we looked, but another sender claimed it first.
+    lost: int = 0
+    # Rows this sweep looked at: a full batch means more may be waiting.
+    seen: int = 0
+
+    @property
+    def claimed(self) -> int:
+        return self.sent + self.retrying + self.failed + self.skipped
+
+
+def retry_delay(attempts: int) -> datetime.timedelta:
+    """Wait after the ``attempts``-th failed attempt: 1 min, 2, 4 … at most 1 h."""
+    return min(FIRST_RETRY_DELAY * 2 ** max(attempts - 1, 0), MAX_RETRY_DELAY)
+
+
+def _claimable(now: datetime.datetime) -> Q:
+    pending_and_due = Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+    lease_expired = Q(status=Delivery.Status.SENDING, claimed_until__lt=now)
+    return (pending_and_due | lease_expired) & Q(attempts__lt=MAX_ATTEMPTS)
+
+
+def deliveries_due(*, now: datetime.datetime, limit: int) -> list[Delivery]:
+    """Rows a sender may claim now: expired claims first (they waited longest), then due
+    pending rows oldest first. Two queries, so each one walks the (status, next attempt)
+    index in order instead of sorting every due row."""
+    rows = Delivery.objects.select_related("notification__recipient")
+    expired = list(
+        rows.filter(
+            status=Delivery.Status.SENDING, claimed_until__lt=now, attempts__lt=MAX_ATTEMPTS
+        ).order_by("claimed_until", "pk")[:limit]
+    )
+    if len(expired) >= limit:
+        return expired
+    pending = rows.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+    return expired + list(pending.order_by("next_attempt_at", "pk")[: limit - len(expired)])
+
+
+def delivery_claim(*, delivery: Delivery, now: datetime.datetime) -> bool:
+    """Claim ``delivery`` for one attempt, as read by the caller; False if another sender
+    claimed it since (or it is no longer due). On success the in-memory row is updated."""
+    attempts = delivery.attempts + 1
+    claimed_until = now + LEASE
+    won = Delivery.objects.filter(_claimable(now), pk=delivery.pk, attempts=delivery.attempts)
+    if won.update(status=Delivery.Status.SENDING, attempts=attempts, claimed_until=claimed_until):
+        delivery.status = Delivery.Status.SENDING
+        delivery.attempts = attempts
+        delivery.claimed_until = claimed_until
+        return True
+    return False
+
+
+def _finish(delivery: Delivery, **fields: Any) -> bool:
+    """Write an attempt's outcome if the row is still under this attempt's claim."""
+    mine = Delivery.objects.filter(
+        pk=delivery.pk, status=Delivery.Status.SENDING, attempts=delivery.attempts
+    )
+    if mine.update(claimed_until=None, **fields):
+        for name, value in fields.items():
+            setattr(delivery, name, value)
+        delivery.claimed_until = None
+        return True
+    logger.warning(
+        "delivery %s: lease lost before the outcome was recorded (attempt %s)",
+        delivery.pk,
+        delivery.attempts,
+    )
+    return False
+
+
+def _expire_dead_claims(now: datetime.datetime) -> int:
+    """Rows whose sender died on the last allowed attempt: nobody will claim them again."""
+    return Delivery.objects.filter(
+        status=Delivery.Status.SENDING, claimed_until__lt=now, attempts__gte=MAX_ATTEMPTS
+    ).update(
+        status=Delivery.Status.FAILED,
+        claimed_until=None,
+        last_error="The sender stopped during the last attempt (its claim expired).",
+    )
+
+
+def site_url(link: str) -> str:
+    """The absolute address of a notification's link for e-mail and SMS; empty when the
+    site's address is not configured (``IHANOI_SITE_URL``) or there is no link."""
+    base = str(getattr(settings, "IHANOI_SITE_URL", "") or "").rstrip("/")
+    return f"{base}{link}" if base and link else ""
+
+
+def email_text(notification: Notification) -> str:
+    url = site_url(notification.link)
+    return "\n\n".join(part for part in (notification.body, url) if part)
+
+
+def sms_text(notification: Notification) -> str:
+    # Title and link only: an SMS is paid per segment (70 characters with Vietnamese marks);
+    # the full text waits in the inbox.
+    url = site_url(notification.link)
+    return " ".join(part for part in ("iHaNoi:", notification.title, url) if part)
+
+
+def _send(channel: str, address: str, notification: Notification) -> None:
+    if channel == Channel.EMAIL:
+        # A hung SMTP server must not outlast the lease (another sender would send again).
+        timeout = settings.EMAIL_TIMEOUT or EMAIL_TIMEOUT_SECONDS
+        send_mail(
+            subject=notification.title,
+            message=email_text(notification),
+            from_email=None,
+            recipient_list=[address],
+            connection=get_connection(timeout=timeout),
+        )
+    elif channel == Channel.SMS:
+        deliver_sms_now(to=address, body=sms_text(notification))
+    else:
+        raise ValueError(f"Unknown channel {channel!r}")
+
+
+def _attempt(delivery: Delivery, clock: Callable[[], datetime.datetime]) -> str:
+    """Send one claimed delivery; returns the status it ended in."""
+    notification = delivery.notification
+    address = channel_address(notification.recipient, delivery.channel)
+    if address is None:
+        # Deleted account, address removed, phone no longer verified since notify().
+        _finish(
+            delivery,
+            status=Delivery.Status.SKIPPED,
+            last_error=f"The recipient has no {delivery.channel} address any more.",
+        )
+        return Delivery.Status.SKIPPED
+    try:
+        _send(delivery.channel, address, notification)
+    except Exception as error:  # any gateway failure: record it and retry later
+        error_text = f"{type(error).__name__}: {error}"[:_ERROR_MAX_CHARS]
+        logger.warning(
+            "delivery %s (%s) attempt %s failed: %s",
+            delivery.pk,
+            delivery.channel,
+            delivery.attempts,
+            error_text,
+        )
+        if delivery.attempts >= MAX_ATTEMPTS:
+            _finish(delivery, status=Delivery.Status.FAILED, last_error=error_text)
+            return Delivery.Status.FAILED
+        _finish(
+            delivery,
+            status=Delivery.Status.PENDING,
+            next_attempt_at=clock() + retry_delay(delivery.attempts),
+            last_error=error_text,
+        )
+        return Delivery.Status.PENDING
+    _finish(delivery, status=Delivery.Status.SENT, sent_at=clock())
+    return Delivery.Status.SENT
+
+
+def deliveries_run(
+    *, now: datetime.datetime | None = None, limit: int = DEFAULT_LIMIT
+) -> DeliveryStats:
+    """One sweep: claim and send up to ``limit`` due deliveries, one at a time.
+
+    ``now`` freezes the clock (tests); otherwise each claim takes the current time, so that
+    a lease starts when its send starts, not when the sweep did. Call it outside a
+    transaction: each claim and each outcome must commit on its own.
+    """
+    clock: Callable[[], datetime.datetime] = (lambda: now) if now is not None else timezone.now
+    stats = DeliveryStats()
+    started = clock()
+    stats.failed += _expire_dead_claims(started)
+    due = deliveries_due(now=started, limit=limit)
+    stats.seen = len(due)
+    for delivery in due:
+        if not delivery_claim(delivery=delivery, now=clock()):
+            stats.lost += 1
+            continue
+        outcome = _attempt(delivery, clock)
+        if outcome == Delivery.Status.SENT:
+            stats.sent += 1
+        elif outcome == Delivery.Status.PENDING:
+            stats.retrying += 1
+        elif outcome == Delivery.Status.FAILED:
+            stats.failed += 1
+        else:
+            stats.skipped += 1
+    return stats
+
+
+def next_attempt_at() -> datetime.datetime | None:
+    """When the earliest pending delivery is due (None if none is pending)."""
+    return (
+        Delivery.objects.filter(status=Delivery.Status.PENDING)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )

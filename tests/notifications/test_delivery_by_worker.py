@@ -1,0 +1,82 @@
+"""With the database task queue, the commit enqueues the delivery task and the real worker
+process sends; a failed attempt schedules the retry on the queue itself."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.management import call_command
+from django.db import transaction
+
+from ihanoi.accounts.models import User
+from ihanoi.accounts.sms import LocMemSMSBackend
+from ihanoi.notifications.models import Delivery
+from ihanoi.notifications.services import notify
+from tests.notifications.gateways import FailingOnceSMSBackend
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_worker() -> None:
+    call_command("db_worker", "--batch", "--no-startup-delay", "--queue-name", "*", verbosity=0)
+
+
+def notify_resident() -> User:
+    user = User.objects.create_user(
+        phone="+84912000077", phone_verified=True, email="resident@example.vn"
+    )
+    with transaction.atomic():
+        notify(
+            recipient=user,
+            kind="report.status",
+            title="Your report was received",
+            body="The hub will forward it.",
+            link="/feedback/abc/",
+            dedupe_key="report-event:1",
+        )
+    return user
+
+
+def test_the_worker_delivers_what_the_commit_enqueued(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    from django_tasks_db.models import DBTaskResult
+
+    notify_resident()
+    assert mail.outbox == []
+    assert LocMemSMSBackend.outbox == []
+    assert DBTaskResult.objects.count() == 1
+
+    run_worker()
+
+    assert [message.subject for message in mail.outbox] == ["Your report was received"]
+    assert [message.to for message in LocMemSMSBackend.outbox] == ["+84912000077"]
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_failed_attempt_puts_its_retry_on_the_queue(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.SMS_BACKEND = "tests.notifications.gateways.FailingOnceSMSBackend"
+    FailingOnceSMSBackend.failures_left = 1
+    from django_tasks_db.models import DBTaskResult
+
+    notify_resident()
+    run_worker()
+
+    sms = Delivery.objects.get(channel="sms")
+    assert (sms.status, sms.attempts) == ("pending", 1)
+    retry = DBTaskResult.objects.exclude(status="SUCCESSFUL").get()
+    assert retry.status == "READY"
+    assert retry.run_after == sms.next_attempt_at
+    assert LocMemSMSBackend.outbox == []
+
+    with time_machine.travel(sms.next_attempt_at + datetime.timedelta(seconds=1)):
+        run_worker()
+
+    sms.refresh_from_db()
+    assert (sms.status, sms.attempts) == ("sent", 2)
+    assert [message.to for message in LocMemSMSBackend.outbox] == ["+84912000077"]
+    assert not DBTaskResult.objects.exclude(status="SUCCESSFUL").exists()
