@@ -87,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "ihanoi.web.context_processors.header",
             ],
         },
     },
@@ -235,6 +236,10 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "iHaNoi <no-reply@localhost>")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
+# The site's public address, for links in e-mail and SMS (no trailing slash).
+IHANOI_SITE_URL = env_str("IHANOI_SITE_URL", "http://127.0.0.1:8000")
+IHANOI_RATING_WINDOW_DAYS = env_int("IHANOI_RATING_WINDOW_DAYS", 7, minimum=1)
 
 # --- Languages and time -----------------------------------------------------------------------
 LANGUAGE_CODE = "vi"

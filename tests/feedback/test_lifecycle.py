@@ -126,7 +126,9 @@ def test_not_satisfied_goes_to_the_hub_which_reopens_it(world, report):
     services.rating_submit(actor=world.resident, report=report, value="not_satisfied")
     report.refresh_from_db()
     assert report.status == Status.CLOSED and report.review_pending
-    assert Notification.objects.filter(recipient=world.hub_operator, kind="report.hub").exists()
+    assert Notification.objects.filter(
+        recipient=world.hub_operator, kind="report.staff.rated"
+    ).exists()
     services.report_reopen(actor=world.hub_operator, report=report, note="Rác vẫn còn.")
     report.refresh_from_db()
     assert report.status == Status.IN_PROGRESS
@@ -264,6 +266,8 @@ def test_a_report_over_its_deadline_is_escalated_once_to_the_lead_and_the_hub(wo
     event = report.events.get(kind=E.ESCALATED)
     assert event.data["level"] == 2 and not event.is_public
     told = set(
-        Notification.objects.filter(kind="report.escalated").values_list("recipient", flat=True)
+        Notification.objects.filter(kind="report.staff.escalated").values_list(
+            "recipient", flat=True
+        )
     )
     assert told == {world.hk_lead.pk, world.hub_operator.pk}

@@ -322,6 +322,17 @@ def test_an_iphone_style_heic_keeps_its_rotation() -> None:
     assert_close(upright.getpixel((24, 56)), GREEN)
 
 
+def test_a_png_with_its_exif_after_the_pixel_data_is_still_turned() -> None:
+    data = encode(Image.new("RGB", (40, 20), RED), "PNG")
+    exif = exif_with_gps(orientation=6).tobytes().removeprefix(b"Exif\x00\x00")
+    end = data.rindex(b"IEND") - 4
+    data = data[:end] + png_chunk(b"eXIf", exif) + data[end:]
+    assert data.index(b"eXIf") > data.index(b"IDAT")
+    result = process_photo(data)
+    assert (result.full.width, result.full.height) == (20, 40)
+    assert_pixels_only(result)
+
+
 def test_a_portrait_phone_photo_is_upright_and_bounded() -> None:
     data = encode(photo_like(1600, 1200), "JPEG", exif=exif_with_gps(orientation=6))
     result = process_photo(data, max_side=800, thumb_side=100)

@@ -63,7 +63,10 @@ def test_a_sweep_sends_each_delivery_once(resident, make_notification, mailoutbo
         assert delivery.claimed_until is None
 
 
-def test_without_a_site_address_messages_carry_no_link(resident, make_notification, mailoutbox):
+def test_without_a_site_address_messages_carry_no_link(
+    resident, make_notification, mailoutbox, settings
+):
+    settings.IHANOI_SITE_URL = ""
     make_notification(title="Received", body="Thanks.", link="/feedback/abc/")
 
     deliveries_run()
@@ -177,14 +180,19 @@ def test_a_sender_that_overran_its_lease_does_not_overwrite_its_successor(make_n
     assert (sms_delivery().status, sms_delivery().attempts) == ("sending", 2)
 
 
-def test_a_person_who_deleted_their_account_since_is_skipped(resident, make_notification):
+def test_deleting_the_account_erases_its_notifications_so_nothing_is_sent(
+    resident, make_notification, mailoutbox
+):
     make_notification()
+    phone = resident.phone
     user_delete_account(user=resident)
 
     stats = deliveries_run()
 
-    assert stats.skipped == 2
-    assert set(Delivery.objects.values_list("status", flat=True)) == {"skipped"}
+    assert stats.seen == 0
+    assert not Delivery.objects.exists()
+    assert mailoutbox == []
+    assert sms_sent_to(phone) == []
 
 
 def test_retry_now_gives_failed_deliveries_a_fresh_start(

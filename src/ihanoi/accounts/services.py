@@ -50,8 +50,11 @@ def user_delete_account(*, user: User) -> None:
     from allauth.account.models import EmailAddress
     from allauth.mfa.models import Authenticator
 
+    from ihanoi.notifications.services import notifications_erase
+
     EmailAddress.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
+    notifications_erase(user=user)
     user.memberships.all().delete()
     user.phone = None
     user.phone_verified = False

@@ -28,7 +28,7 @@ from ihanoi.accounts.models import Role, User
 from ihanoi.agencies.models import Agency, Membership
 from ihanoi.lib.geo import InvalidCoordinates
 from ihanoi.lib.text import nfc
-from ihanoi.notifications.services import notify
+from ihanoi.notifications.services import notify, notify_many
 from ihanoi.places.selectors import locate_ward
 
 from . import deadlines
@@ -190,15 +190,17 @@ def report_submit(
 def _route(report: Report, decision: RoutingDecision, *, now: datetime.datetime) -> None:
     data = {"reason": decision.reason, "rules": list(decision.rule_ids)}
     if decision.agency is None:
-        transition(report, E.TRIAGE, actor=None, now=now, note=decision.explain(), data=data)
-        _tell_hub(report, gettext_noop("A report waits for triage: %(title)s"))
+        event = transition(
+            report, E.TRIAGE, actor=None, now=now, note=decision.explain(), data=data
+        )
+        _tell_hub(report, event, gettext_noop("A report waits for triage: %(title)s"))
         return
     _assign_to(report, decision.agency, now=now)
     data["agency"] = decision.agency.code
     event = transition(report, E.ROUTED, actor=None, now=now, note=decision.explain(), data=data)
     report.save()
     _tell_people(report, event)
-    _tell_agency(report, gettext_noop("New report for your agency: %(title)s"))
+    _tell_agency(report, event, gettext_noop("New report for your agency: %(title)s"))
 
 
 def _assign_to(report: Report, agency: Agency, *, now: datetime.datetime) -> None:
@@ -283,7 +285,7 @@ def report_forward(
     )
     report.save()
     _tell_people(report, event)
-    _tell_agency(report, gettext_noop("New report for your agency: %(title)s"))
+    _tell_agency(report, event, gettext_noop("New report for your agency: %(title)s"))
     return report
 
 
@@ -430,14 +432,14 @@ def report_provide_info(
     if len(photos) > MAX_PHOTOS:
         raise ValidationError({"photos": [_("Attach at most %(n)d photos.") % {"n": MAX_PHOTOS}]})
     answer = _text(answer, field="answer", required=True, limit=2000)
-    transition(report, E.INFO_PROVIDED, actor=actor, now=now, note=answer)
+    event = transition(report, E.INFO_PROVIDED, actor=actor, now=now, note=answer)
     _attach_photos(report, photos, role=ReportPhoto.Role.INFO, user=actor)
     report.info_requested = False
     report.save()
     if report.agency_id:
-        _tell_agency(report, gettext_noop("The resident answered: %(title)s"))
+        _tell_agency(report, event, gettext_noop("The resident answered: %(title)s"))
     else:
-        _tell_hub(report, gettext_noop("The resident answered: %(title)s"))
+        _tell_hub(report, event, gettext_noop("The resident answered: %(title)s"))
     return report
 
 
@@ -488,7 +490,7 @@ def report_transfer(
     _assign_to(report, agency, now=now)
     report.save()
     _tell_people(report, event)
-    _tell_agency(report, gettext_noop("A report was transferred to your agency: %(title)s"))
+    _tell_agency(report, event, gettext_noop("A report was transferred to your agency: %(title)s"))
     return report
 
 
@@ -500,14 +502,14 @@ def report_return_to_hub(
     report = _locked(report)
     _check(scope_of(actor), report, E.RETURNED)
     note = _text(note, field="note", required=True, limit=1000)
-    transition(report, E.RETURNED, actor=actor, now=now, note=note, is_public=False)
+    event = transition(report, E.RETURNED, actor=actor, now=now, note=note, is_public=False)
     report.agency = None
     report.assignee = None
     report.accept_due_at = None
     report.resolve_due_at = None
     report.accepted_at = None
     report.save()
-    _tell_hub(report, gettext_noop("An agency returned a report: %(title)s"))
+    _tell_hub(report, event, gettext_noop("An agency returned a report: %(title)s"))
     return report
 
 
@@ -528,7 +530,7 @@ def report_request_extension(
         raise ValidationError({"working_days": [_("Ask for 1 to 30 working days.")]})
     assert report.resolve_due_at is not None
     requested = deadlines.deadline_after(report.resolve_due_at, working_days=working_days)
-    transition(
+    event = transition(
         report,
         E.EXTENSION_REQUESTED,
         actor=actor,
@@ -538,7 +540,7 @@ def report_request_extension(
         is_public=False,
     )
     report.save()
-    _tell_hub(report, gettext_noop("An agency asks for more time: %(title)s"))
+    _tell_hub(report, event, gettext_noop("An agency asks for more time: %(title)s"))
     return report
 
 
@@ -629,7 +631,7 @@ def rating_submit(
     if value not in RatingValue.values:
         raise ValidationError({"value": [_("Choose one of the three answers.")]})
     comment = _text(comment, field="comment", required=False, limit=1000)
-    transition(report, E.RATED, actor=actor, now=now, note=comment, data={"rating": value})
+    event = transition(report, E.RATED, actor=actor, now=now, note=comment, data={"rating": value})
     report.rating = value
     report.rating_comment = comment
     report.rated_at = now
@@ -637,7 +639,7 @@ def rating_submit(
     report.review_pending = value == RatingValue.NOT_SATISFIED
     report.save()
     if report.review_pending:
-        _tell_hub(report, gettext_noop("A resident is not satisfied: %(title)s"))
+        _tell_hub(report, event, gettext_noop("A resident is not satisfied: %(title)s"))
     return report
 
 
@@ -665,7 +667,7 @@ def report_reopen(
     report.save()
     _tell_people(report, event)
     if report.agency_id:
-        _tell_agency(report, gettext_noop("A report was reopened: %(title)s"))
+        _tell_agency(report, event, gettext_noop("A report was reopened: %(title)s"))
     return report
 
 
@@ -766,7 +768,7 @@ def reports_escalate(*, now: datetime.datetime | None = None) -> int:
             if level <= report.escalation_level:
                 continue
             which = "accept" if report.status == Status.ASSIGNED else "resolve"
-            transition(
+            event = transition(
                 report,
                 E.ESCALATED,
                 actor=None,
@@ -776,25 +778,17 @@ def reports_escalate(*, now: datetime.datetime | None = None) -> int:
             )
             report.escalation_level = level
             report.save(update_fields=["escalation_level"])
-            message = (_("Overdue: %(title)s") if level == 2 else _("Deadline near: %(title)s")) % {
-                "title": report.title
-            }
             leads = User.objects.filter(
                 memberships__agency=report.agency,
                 memberships__role=Membership.Role.LEAD,
                 is_active=True,
             )
-            for person in [*leads, *_hub_operators()]:
-                notify(
-                    recipient=person,
-                    kind="report.escalated",
-                    title=message,
-                    body=_("Due %(due)s")
-                    % {"due": timezone.localtime(due).strftime("%d/%m/%Y %H:%M")},
-                    link=reverse("feedback:staff_detail", args=[report.pk]),
-                    dedupe_key=f"report:{report.pk}:escalated:{which}:{due.isoformat()}:{level}:{person.pk}",
-                    channels=("email",),
-                )
+            template = (
+                gettext_noop("Overdue: %(title)s")
+                if level == 2
+                else gettext_noop("Deadline near: %(title)s")
+            )
+            _tell_staff([*leads, *_hub_operators()], report, event, template)
             sent += 1
     return sent
 
@@ -862,30 +856,23 @@ def _city_text(template: str, report: Report) -> str:
         return (_(template) % {"title": report.title})[:200]
 
 
-def _tell_hub(report: Report, template: str) -> None:
-    message = _city_text(template, report)
-    for person in _hub_operators():
-        notify(
-            recipient=person,
-            kind="report.hub",
-            title=message,
-            body=report.title,
-            link=reverse("feedback:staff_detail", args=[report.pk]),
-            dedupe_key=f"report:{report.pk}:hub:{report.events.count()}:{person.pk}",
-            channels=("email",),
-        )
+def _tell_staff(people: Iterable[User], report: Report, event: ReportEvent, template: str) -> None:
+    """E-mail and inbox for staff; keyed by the event, so a retried job tells nobody twice."""
+    notify_many(
+        recipients=[person for person in people if person.pk != event.actor_id],
+        kind=f"report.staff.{event.kind}",
+        title=_city_text(template, report),
+        body=report.title,
+        link=reverse("feedback:staff_detail", args=[report.pk]),
+        dedupe_key=f"report-event:{event.pk}:staff",
+        channels=("email",),
+    )
 
 
-def _tell_agency(report: Report, template: str) -> None:
-    message = _city_text(template, report)
+def _tell_hub(report: Report, event: ReportEvent, template: str) -> None:
+    _tell_staff(_hub_operators(), report, event, template)
+
+
+def _tell_agency(report: Report, event: ReportEvent, template: str) -> None:
     members = User.objects.filter(memberships__agency=report.agency, is_active=True)
-    for person in members:
-        notify(
-            recipient=person,
-            kind="report.agency",
-            title=message,
-            body=report.title,
-            link=reverse("feedback:staff_detail", args=[report.pk]),
-            dedupe_key=f"report:{report.pk}:agency:{report.events.count()}:{person.pk}",
-            channels=("email",),
-        )
+    _tell_staff(members, report, event, template)

@@ -13,14 +13,16 @@ thumbnail. Only pixels survive the trip (DESIGN §2 "Privacy"):
 - transparency is flattened onto white; the long side is bounded by ``max_side``.
 
 Output is baseline JPEG (quality 85, optimised Huffman tables): every browser, phone and
-Open311 client reads it; WebP would be ~35 % smaller but costs ~25x the encoding time here.
+Open311 client reads it. WebP would be about a third smaller but takes ~13x as long to encode.
 
-Refused: GIF (an animation or a 256-colour graphic, not a camera photo), animated PNG/WebP,
-and other image formats (BMP, TIFF/DNG, AVIF, JPEG 2000/XL, PSD) with ``unsupported_format``;
-files whose long side is more than ``max_aspect_ratio`` times the short side (no camera,
-panoramas included, makes a 1×20000 strip; it would render as a line and give a 0-pixel-wide
-thumbnail). The size limit is checked before decoding and the pixel limit from the header,
-before any pixel memory is allocated.
+Refused (``InvalidImage.code``): GIF, still or animated (a graphic or an animation, never a
+camera photo), and BMP, TIFF/DNG, AVIF, JPEG 2000/XL, PSD: ``unsupported_format``; animated
+PNG/WebP: ``animated`` (an MPO's or HEIF's extra images are depth maps or stereo views of one
+photo: the primary image is taken); a long side more than ``max_aspect_ratio`` times the short
+side: ``aspect_ratio`` (no camera, panoramas included, makes a 1×20000 strip; it would show as
+a line, with a thumbnail one pixel wide). The byte limit is checked before decoding, the pixel
+limit on the header before any pixel memory is allocated. Every decoder error is ``corrupt``:
+the whole image is decoded with ``load()`` (``verify()`` checks little beyond PNG checksums).
 
 Pure: imports no models. HEIF support is registered with Pillow once, at import.
 """
@@ -47,7 +49,7 @@ MAX_BYTES = 15 * MiB
 MAX_PIXELS = 40_000_000
 MAX_SIDE = 2048
 THUMB_SIDE = 320
-# Long side / short side. Phone panoramas stay under ~10:1; 20 leaves room for any of them.
+# Long side / short side. Phone panoramas are rarely wider than ~10:1; 20 leaves them room.
 MAX_ASPECT_RATIO = 20.0
 
 JPEG_QUALITY = 85

@@ -32,7 +32,7 @@ class Utility:
 
 # iHaNoi's grid of utilities, in the app's order. Only entries that work are links.
 UTILITIES: tuple[Utility, ...] = (
-    Utility("feedback", _("Field feedback"), "📣", None),
+    Utility("feedback", _("Field feedback"), "📣", "feedback:public_list"),
     Utility("procedures", _("Administrative procedures"), "📄", None),
     Utility("appointments", _("Appointments"), "📅", None),
     Utility("polls", _("Polls"), "🗳️", None),

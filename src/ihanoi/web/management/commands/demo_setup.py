@@ -21,6 +21,7 @@ class Command(BaseCommand):
             raise CommandError("demo_setup refuses to run with IHANOI_PRODUCTION=1.")
         call_command("load_places", stdout=self.stdout)
         call_command("seed_agencies", stdout=self.stdout)
+        call_command("seed_feedback", stdout=self.stdout)
         demo_accounts_create()
         self.stdout.write(
             self.style.SUCCESS("\nDemo sign-ins (http://127.0.0.1:8000/accounts/login/):")

@@ -1,7 +1,7 @@
-"""Run the web server and the background worker together, as `make demo` does.
+"""Run the web server, the task worker and the scheduler together, as `make demo` does.
 
-Both are real processes (gunicorn and the database task worker); Ctrl-C stops both, and if
-either dies the other is stopped too, so the demo never runs half-alive.
+All are real processes (gunicorn, the database task worker, the scheduler); Ctrl-C stops
+them all, and if one dies the others are stopped too, so the demo never runs half-alive.
 """
 
 from __future__ import annotations
@@ -38,10 +38,12 @@ class Command(BaseCommand):
                 "-",
             ],
             "worker": [sys.executable, "-m", "ihanoi.cli", "db_worker", "--queue-name", "*"],
+            "scheduler": [sys.executable, "-m", "ihanoi.cli", "scheduler"],
         }
         processes = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}  # noqa: S603
         self.stdout.write(
-            f"web on http://{options['bind']}/ and the task worker are running; Ctrl-C stops both."
+            f"web on http://{options['bind']}/, the task worker and the scheduler are running; "
+            "Ctrl-C stops them all."
         )
 
         stopping = False
