@@ -11,6 +11,9 @@ from django.utils.translation import gettext as _
 
 from ihanoi.lib.images import InvalidImage, process_photo
 
+# 48-megapixel phone cameras (8064×6048) must pass; JPEG scaled decoding keeps them cheap.
+PHONE_MAX_PIXELS = 50_000_000
+
 
 @dataclass(frozen=True)
 class PreparedPhoto:
@@ -29,7 +32,7 @@ def prepare_uploads(files: Iterable[Any]) -> list[PreparedPhoto]:
     prepared = []
     for upload in files:
         try:
-            photo = process_photo(upload)
+            photo = process_photo(upload, max_pixels=PHONE_MAX_PIXELS)
         except InvalidImage as exc:
             name = getattr(upload, "name", "") or _("photo")
             raise ValidationError(
