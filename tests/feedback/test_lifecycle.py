@@ -271,3 +271,58 @@ def test_a_report_over_its_deadline_is_escalated_once_to_the_lead_and_the_hub(wo
         )
     )
     assert told == {world.hk_lead.pk, world.hub_operator.pk}
+
+
+def test_the_hub_redacts_public_text_and_hides_a_photo_keeping_the_original(client, world, report):
+    photo = report.photos.get()
+    client.force_login(world.hub_operator)
+    response = _act(
+        client,
+        report,
+        "redact",
+        {
+            "title": "Rác thải bên hồ",
+            "description": "Rác trên vỉa hè.",
+            "hidden_photos": [photo.pk],
+        },
+    )
+    assert response.status_code == 302
+    report.refresh_from_db()
+    photo.refresh_from_db()
+    assert report.description == "Rác trên vỉa hè." and photo.is_hidden
+    event = report.events.get(kind=E.REDACTED)
+    assert not event.is_public
+    assert event.data["description"][0] == "Rác tập kết trên vỉa hè phía đông hồ Hoàn Kiếm."
+    assert event.data["photos_hidden"] == [photo.pk]
+    public = client.get(reverse("feedback:detail", args=[report.public_id])).content.decode()
+    assert photo.thumbnail.url not in public
+    assert "phía đông" not in public
+
+
+def test_redaction_by_an_agency_is_forbidden_and_a_no_op_redaction_is_refused(
+    client, world, report
+):
+    client.force_login(world.hk_officer)
+    assert _act(client, report, "redact", {"title": "x", "description": "y"}).status_code == 403
+    with pytest.raises(services.ValidationError):
+        services.report_redact(
+            actor=world.hub_operator,
+            report=report,
+            title=report.title,
+            description=report.description,
+        )
+
+
+def test_response_templates_of_the_agency_and_the_city_are_offered(client, world, report):
+    from ihanoi.feedback.models import ResponseTemplate
+
+    ResponseTemplate.objects.create(
+        agency=world.hk_committee, title="Đã thu gom", text="Đã thu gom rác."
+    )
+    ResponseTemplate.objects.create(agency=None, title="Cảm ơn", text="Cảm ơn người dân.")
+    ResponseTemplate.objects.create(agency=world.cn_committee, title="Khác", text="Của Cửa Nam.")
+    services.report_accept(actor=world.hk_officer, report=report)
+    client.force_login(world.hk_officer)
+    page = client.get(reverse("feedback:staff_detail", args=[report.pk])).content.decode()
+    assert "Đã thu gom rác." in page and "Cảm ơn người dân." in page
+    assert "Của Cửa Nam." not in page

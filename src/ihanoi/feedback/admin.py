@@ -7,7 +7,15 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import Category, CategoryGroup, Question, RejectionReason, Report, RoutingRule
+from .models import (
+    Category,
+    CategoryGroup,
+    Question,
+    RejectionReason,
+    Report,
+    ResponseTemplate,
+    RoutingRule,
+)
 
 
 class QuestionInline(admin.StackedInline):
@@ -39,6 +47,14 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 @admin.register(RejectionReason)
 class RejectionReasonAdmin(admin.ModelAdmin):
     list_display = ["code", "text", "is_active"]
+
+
+@admin.register(ResponseTemplate)
+class ResponseTemplateAdmin(admin.ModelAdmin):
+    list_display = ["title", "agency", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["title", "text"]
+    raw_id_fields = ["agency"]
 
 
 @admin.register(Report)

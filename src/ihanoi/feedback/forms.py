@@ -159,3 +159,20 @@ class CommentForm(forms.Form):
 
 class ClassifyForm(forms.Form):
     severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices)
+
+
+class RedactForm(forms.Form):
+    title = forms.CharField(label=_("Public title"), max_length=150)
+    description = forms.CharField(
+        label=_("Public description"), max_length=4000, widget=forms.Textarea
+    )
+    hidden_photos = forms.TypedMultipleChoiceField(
+        label=_("Hide these photos"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args: Any, photos: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "hidden_photos").choices = photos

@@ -316,6 +316,8 @@ class ReportPhoto(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
+    # Hidden by the hub (a face, a licence plate): kept for audit, never shown publicly.
+    is_hidden = models.BooleanField(default=False)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -351,6 +353,7 @@ class EventKind(models.TextChoices):
     CLOSED = "closed", _("Completed")
     ESCALATED = "escalated", _("Deadline reminder")
     COMMENT = "comment", _("Comment")
+    REDACTED = "redacted", _("Text or photos redacted")
     PUBLISHED = "published", _("Published")
     UNPUBLISHED = "unpublished", _("Hidden from the public")
 
@@ -380,6 +383,25 @@ class ReportEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} {self.kind}"
+
+
+class ResponseTemplate(models.Model):
+    """Wording an agency reuses in its answers (no agency: offered to every agency)."""
+
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("agency"), null=True, blank=True, on_delete=models.CASCADE
+    )
+    title = models.CharField(_("title"), max_length=120)
+    text = models.TextField(_("text"), max_length=4000)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("response template")
+        verbose_name_plural = _("response templates")
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class Follow(models.Model):

@@ -32,6 +32,7 @@ HUB_ACTIONS = frozenset(
         E.REVIEW_CLOSED,
         E.PUBLISHED,
         E.UNPUBLISHED,
+        E.REDACTED,
         E.COMMENT,
     }
 )

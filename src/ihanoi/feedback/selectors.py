@@ -12,7 +12,15 @@ from django.utils import timezone
 from ihanoi.accounts.models import User
 
 from . import deadlines
-from .models import H3_RESOLUTION, OPEN_STATUSES, Category, Report, ReportEvent, Status
+from .models import (
+    H3_RESOLUTION,
+    OPEN_STATUSES,
+    Category,
+    Report,
+    ReportEvent,
+    ResponseTemplate,
+    Status,
+)
 from .permissions import StaffScope
 
 NEARBY_DAYS = 30
@@ -112,3 +120,10 @@ def nearby_open(
 def timeline(report: Report, *, public_only: bool) -> QuerySet[ReportEvent]:
     events = report.events.select_related("actor", "agency").order_by("created_at", "id")
     return events.filter(is_public=True) if public_only else events
+
+
+def response_templates(report: Report) -> QuerySet[ResponseTemplate]:
+    """Wording the agency handling ``report`` may reuse: its own and the city-wide ones."""
+    return ResponseTemplate.objects.filter(
+        Q(agency__isnull=True) | Q(agency_id=report.agency_id), is_active=True
+    ).order_by("title")

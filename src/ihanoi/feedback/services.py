@@ -702,6 +702,45 @@ def report_set_published(
 
 
 @transaction.atomic
+def report_redact(
+    *,
+    actor: User,
+    report: Report,
+    title: str,
+    description: str,
+    hidden_photo_ids: Iterable[int] = (),
+    now: datetime.datetime | None = None,
+) -> Report:
+    """The hub removes personal data or insults from what the public sees. The original
+    text stays in the internal event (the audit trail); hidden photos stay stored."""
+    now = _now(now)
+    report = _locked(report)
+    _check(scope_of(actor), report, E.REDACTED)
+    title = _text(title, field="title", required=True, limit=TITLE_MAX)
+    description = _text(description, field="description", required=True, limit=DESCRIPTION_MAX)
+    photo_ids = set(hidden_photo_ids)
+    photos = report.photos.filter(pk__in=photo_ids, is_hidden=False)
+    if photo_ids - set(report.photos.values_list("pk", flat=True)):
+        raise ValidationError({"photos": [_("Choose photos of this report.")]})
+    changes: dict[str, Any] = {}
+    if title != report.title:
+        changes["title"] = [report.title, title]
+    if description != report.description:
+        changes["description"] = [report.description, description]
+    hidden = sorted(photos.values_list("pk", flat=True))
+    if hidden:
+        changes["photos_hidden"] = hidden
+    if not changes:
+        raise ValidationError({"description": [_("Nothing was changed.")]})
+    transition(report, E.REDACTED, actor=actor, now=now, data=changes, is_public=False)
+    photos.update(is_hidden=True)
+    report.title = title
+    report.description = description
+    report.save()
+    return report
+
+
+@transaction.atomic
 def report_comment(
     *, actor: User, report: Report, text: str, now: datetime.datetime | None = None
 ) -> ReportEvent:

@@ -32,6 +32,7 @@ from .forms import (
     MergeForm,
     NoteForm,
     QuestionForm,
+    RedactForm,
     RejectForm,
     RequiredNoteForm,
     ResolveForm,
@@ -198,6 +199,25 @@ ACTIONS: tuple[Action, ...] = (
         lambda u, r, c: services.report_classify(actor=u, report=r, severity=c["severity"]),
     ),
     Action(
+        "redact",
+        E.REDACTED,
+        gettext_lazy("Redact text or photos"),
+        lambda r, d, f: RedactForm(
+            d,
+            photos=[
+                (p.pk, f"#{p.pk} {p.get_role_display()}") for p in r.photos.filter(is_hidden=False)
+            ],
+            initial={"title": r.title, "description": r.description},
+        ),
+        lambda u, r, c: services.report_redact(
+            actor=u,
+            report=r,
+            title=c["title"],
+            description=c["description"],
+            hidden_photo_ids=c["hidden_photos"],
+        ),
+    ),
+    Action(
         "unpublish",
         E.UNPUBLISHED,
         gettext_lazy("Hide from the public"),
@@ -320,6 +340,7 @@ def _render_detail(
             "actions": actions,
             "now": timezone.now(),
             "pending_extension": services.pending_extension(report),
+            "response_templates": selectors.response_templates(report),
         },
         status=status,
     )

@@ -52,6 +52,7 @@ TRANSITIONS: dict[str, dict[str, S]] = {
     E.CLOSED: {S.RESOLVED: S.CLOSED},
     E.ESCALATED: _stay(S.ASSIGNED, S.IN_PROGRESS),
     E.COMMENT: _stay(*_ANY),
+    E.REDACTED: _stay(*_ANY),
     E.PUBLISHED: _stay(*_ANY),
     E.UNPUBLISHED: _stay(*_ANY),
 }

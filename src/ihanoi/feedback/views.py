@@ -158,7 +158,7 @@ def report_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         and not is_reporter
         and report.follows.filter(user_id=request.user.pk).exists()
     )
-    photos = list(report.photos.all())
+    photos = list(report.photos.filter(is_hidden=False))
     return render(
         request,
         "feedback/report_detail.html",
