@@ -250,7 +250,14 @@ USE_I18N = True
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Ho_Chi_Minh")
 USE_TZ = True
 
+
 # --- Static and media files -------------------------------------------------------------------
+def _leaflet_dir() -> str:
+    import xstatic.pkg.leaflet
+
+    return str(xstatic.pkg.leaflet.BASE_DIR)
+
+
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_URL = env_str("MEDIA_URL", "/media/")
@@ -271,6 +278,7 @@ STORAGES: dict[str, dict[str, Any]] = {
         ),
     },
 }
+STATICFILES_DIRS = [("leaflet", _leaflet_dir())]
 # Outside production, serve static files straight from the apps (no collectstatic needed).
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -285,6 +293,12 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = PRODUCTION
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- Maps -------------------------------------------------------------------------------------
+# No internet is assumed: without a tile server the maps draw the wards' own boundaries.
+# Set a URL template such as https://tiles.example.vn/{z}/{x}/{y}.png for a city tile server.
+IHANOI_MAP_TILES = env_str("IHANOI_MAP_TILES", "")
+IHANOI_MAP_ATTRIBUTION = env_str("IHANOI_MAP_ATTRIBUTION", "")
 
 # --- Places -----------------------------------------------------------------------------------
 # The city whose units are loaded (official province code; "01" is Hanoi).

@@ -5,6 +5,8 @@ from . import staff_views, views
 app_name = "feedback"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("feedback/", views.public_list, name="public_list"),
+    path("feedback/map/", views.public_map, name="map"),
+    path("feedback/map.json", views.public_map_data, name="map_data"),
     path("feedback/new/", views.report_new, name="new"),
     path("feedback/nearby/", views.nearby, name="nearby"),
     path("feedback/mine/", views.my_reports, name="mine"),

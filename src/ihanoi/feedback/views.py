@@ -8,8 +8,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -112,6 +113,35 @@ def nearby(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=400)
     reports = [] if category is None else selectors.nearby_open(category=category, lat=lat, lon=lon)
     return render(request, "feedback/_nearby.html", {"reports": reports})
+
+
+MAP_LIMIT = 1000
+
+
+@require_GET
+def public_map(request: HttpRequest) -> HttpResponse:
+    return render(request, "feedback/public_map.html")
+
+
+@require_GET
+def public_map_data(request: HttpRequest) -> JsonResponse:
+    """The latest public reports as points (no personal data): at most MAP_LIMIT."""
+    rows = selectors.public_reports().values_list(
+        "public_id", "title", "status", "lat", "lon", "category__name"
+    )[:MAP_LIMIT]
+    statuses = dict(Status.choices)
+    points = [
+        {
+            "url": reverse("feedback:detail", args=[public_id]),
+            "title": title,
+            "status": str(statuses.get(status, status)),
+            "category": category,
+            "lat": round(lat, 6),
+            "lon": round(lon, 6),
+        }
+        for public_id, title, status, lat, lon, category in rows
+    ]
+    return JsonResponse({"reports": points}, json_dumps_params={"ensure_ascii": False})
 
 
 @login_required

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -29,3 +29,17 @@ def locate_json(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"ward": {"code": hit.code, "name": hit.name}, "approximate": hit.approximate}
     )
+
+
+@require_GET
+def wards_geojson(request: HttpRequest) -> HttpResponse:
+    """The wards' shapes for maps; cacheable, revalidated by ETag."""
+    body, tag = selectors.wards_geojson()
+    etag = f'"{tag}"'
+    if request.headers.get("If-None-Match") == etag:
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="application/geo+json")
+    response["ETag"] = etag
+    response["Cache-Control"] = "public, max-age=300"
+    return response

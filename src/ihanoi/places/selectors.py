@@ -12,6 +12,8 @@ its own copy at once (see :func:`ward_index_clear`).
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 import logging
 import threading
 import time
@@ -202,3 +204,61 @@ def locate_ward(lat: object, lon: object) -> AdministrativeUnit | None:
 
 def has_boundaries() -> bool:
     return _with_boundary().exists()
+
+
+# --- Ward shapes for maps ---------------------------------------------------------------------
+
+# ~30 m of simplification and 5 decimals (~1 m): the whole city's wards weigh ~240 kB
+# (a fraction of that gzipped) instead of 3 MB, enough to place a pin on a phone.
+MAP_SIMPLIFY_DEGREES = 0.0003
+_map_cache: tuple[tuple[object, ...], bytes] | None = None
+
+
+def wards_geojson() -> tuple[bytes, str]:
+    """The current wards as a light FeatureCollection for maps, and a version tag (ETag).
+    Rebuilt in this process when the boundaries change."""
+    global _map_cache
+    stamp = _boundary_stamp()
+    cached = _map_cache
+    if cached is None or cached[0] != stamp:
+        body = _build_wards_geojson()
+        _map_cache = cached = (stamp, body)
+    tag = hashlib.sha256(repr(cached[0]).encode()).hexdigest()[:16]
+    return cached[1], tag
+
+
+def _build_wards_geojson() -> bytes:
+    from shapely.geometry import mapping, shape
+
+    features = []
+    rows = (
+        _with_boundary().order_by("code").values_list("code", "name", "boundary", "boundary_source")
+    )
+    for code, name, boundary, source in rows:
+        try:
+            geometry = shape(boundary).simplify(MAP_SIMPLIFY_DEGREES, preserve_topology=True)
+        except (ValueError, TypeError, AttributeError, KeyError):
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "code": code,
+                    "name": name,
+                    "approximate": source == Source.APPROXIMATE,
+                },
+                "geometry": _rounded(mapping(geometry)),
+            }
+        )
+    collection = {"type": "FeatureCollection", "features": features}
+    return json.dumps(collection, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _rounded(value: object) -> object:
+    if isinstance(value, float):
+        return round(value, 5)
+    if isinstance(value, (list, tuple)):
+        return [_rounded(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    return value

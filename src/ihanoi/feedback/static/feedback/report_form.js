@@ -35,16 +35,42 @@
     }
   }
 
+  // The map: a pin the resident moves by tapping; it and the number fields stay in step.
+  var pin = null;
+  var map = null;
+  var mapElement = document.getElementById("pin-map");
+  function placePin(latlng, pan) {
+    if (!map) return;
+    if (pin) { pin.setLatLng(latlng); } else { pin = L.marker(latlng).addTo(map); }
+    if (pan) map.setView(latlng, Math.max(map.getZoom(), 16));
+  }
+  if (mapElement && window.L && window.ihanoiMap) {
+    mapElement.hidden = false;
+    document.getElementById("pin-hint").hidden = false;
+    map = window.ihanoiMap(mapElement);
+    map.on("click", function (e) {
+      lat.value = e.latlng.lat.toFixed(6);
+      lon.value = e.latlng.lng.toFixed(6);
+      placePin(e.latlng, false);
+      refresh();
+    });
+    if (lat.value && lon.value) placePin([+lat.value, +lon.value], true);
+  }
+  function numbersChanged() {
+    if (lat.value && lon.value) placePin([+lat.value, +lon.value], true);
+    refresh();
+  }
+
   category.addEventListener("change", function () { showQuestions(); refresh(); });
-  lat.addEventListener("change", refresh);
-  lon.addEventListener("change", refresh);
+  lat.addEventListener("change", numbersChanged);
+  lon.addEventListener("change", numbersChanged);
   if (navigator.geolocation && locateButton) {
     locateButton.hidden = false;
     locateButton.addEventListener("click", function () {
       navigator.geolocation.getCurrentPosition(function (pos) {
         lat.value = pos.coords.latitude.toFixed(6);
         lon.value = pos.coords.longitude.toFixed(6);
-        refresh();
+        numbersChanged();
       }, function (err) { preview.textContent = err.message; }, { enableHighAccuracy: true, timeout: 15000 });
     });
   }
