@@ -11,6 +11,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("agencies/", include("ihanoi.agencies.urls")),
     path("", include("ihanoi.feedback.urls")),
     path("notifications/", include("ihanoi.notifications.urls")),
+    path("open311/", include("ihanoi.open311.urls")),
+    path("api/", include("ihanoi.api.urls")),
+    path("oversight/", include("ihanoi.oversight.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
