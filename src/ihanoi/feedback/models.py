@@ -352,7 +352,7 @@ class EventKind(models.TextChoices):
     REVIEW_CLOSED = "review_closed", _("Review closed")
     CLOSED = "closed", _("Completed")
     ESCALATED = "escalated", _("Deadline reminder")
-    COMMENT = "comment", _("Comment")
+    COMMENT = "comment", _("Internal note")
     REDACTED = "redacted", _("Text or photos redacted")
     PUBLISHED = "published", _("Published")
     UNPUBLISHED = "unpublished", _("Hidden from the public")
