@@ -237,7 +237,12 @@ def _attach_photos(
 
 
 def _locked(report: Report) -> Report:
-    return Report.objects.select_for_update().select_related("category", "agency").get(pk=report.pk)
+    # of=("self",): PostgreSQL cannot lock the nullable side of the agency outer join.
+    return (
+        Report.objects.select_for_update(of=("self",))
+        .select_related("category", "agency")
+        .get(pk=report.pk)
+    )
 
 
 def _check(scope: StaffScope, report: Report, kind: str) -> None:
