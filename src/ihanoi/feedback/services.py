@@ -74,6 +74,9 @@ class Submission:
     client_key: str = ""
     share_contact: bool = False
     channel: str = "web"
+    # Addresses of photos held elsewhere (Open311 media_url); they count as the photo a
+    # category may require, and the integration that received them stores them.
+    media_urls: tuple[str, ...] = ()
 
 
 def submission_validate(
@@ -106,7 +109,7 @@ def submission_validate(
         errors["client_key"] = [_("The idempotency key is too long.")]
     if len(photos) > MAX_PHOTOS:
         errors["photos"] = [_("Attach at most %(n)d photos.") % {"n": MAX_PHOTOS}]
-    elif category is not None and category.photo_required and not photos:
+    elif category is not None and category.photo_required and not (photos or submission.media_urls):
         errors["photos"] = [_("This category needs at least one photo.")]
     try:
         ward = locate_ward(submission.lat, submission.lon)

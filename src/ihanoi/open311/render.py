@@ -1,0 +1,91 @@
+"""One payload, two formats: the spec's XML and its JSON (the Spark convention).
+
+A payload is what the JSON shows: a list for the collection resources (services, service
+requests, updates, errors), an object for discovery and a service definition. The XML is
+derived from it: the root element is named by the resource, each item of a list by
+``ITEM_NAMES`` (``services`` → ``service``), ``None`` is an empty element and booleans are
+``true``/``false``, as in the spec's examples.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.http import HttpResponse
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import get_language
+
+FORMATS = ("json", "xml")
+CONTENT_TYPES = {
+    "json": "application/json; charset=utf-8",
+    "xml": "text/xml; charset=utf-8",
+}
+ITEM_NAMES = {
+    "services": "service",
+    "service_requests": "request",
+    "service_request_updates": "request_update",
+    "errors": "error",
+    "attributes": "attribute",
+    "values": "value",
+    "endpoints": "endpoint",
+    "formats": "format",
+    "media_urls": "media_url",
+}
+# Characters XML 1.0 cannot carry at all; a client's text may contain them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _NOT_XML.sub("", str(value))
+
+
+def _fill(element: ET.Element, value: Any) -> None:
+    if isinstance(value, Mapping):
+        for key, child in value.items():
+            _fill(ET.SubElement(element, key), child)
+    elif isinstance(value, (list, tuple)):
+        item_name = ITEM_NAMES.get(element.tag, "item")
+        for item in value:
+            _fill(ET.SubElement(element, item_name), item)
+    else:
+        element.text = _text(value)
+
+
+def to_xml(root: str, payload: Mapping[str, Any] | Sequence[Any]) -> bytes:
+    element = ET.Element(root)
+    _fill(element, payload)
+    body = ET.tostring(element, encoding="unicode")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode()
+
+
+def to_json(payload: Mapping[str, Any] | Sequence[Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False).encode()
+
+
+def respond(
+    fmt: str,
+    root: str,
+    payload: Mapping[str, Any] | Sequence[Any],
+    *,
+    status: int = 200,
+) -> HttpResponse:
+    body = to_xml(root, payload) if fmt == "xml" else to_json(payload)
+    response = HttpResponse(body, status=status, content_type=CONTENT_TYPES[fmt])
+    patch_vary_headers(response, ("Accept-Language",))
+    response.headers["Content-Language"] = get_language()
+    return response
+
+
+def errors(fmt: str, status: int, descriptions: Sequence[str]) -> HttpResponse:
+    """The spec's error body: ``errors/error{code, description}``, one per problem; the
+    code is the HTTP status, which every client understands."""
+    payload = [{"code": status, "description": text} for text in descriptions]
+    return respond(fmt, "errors", payload, status=status)
