@@ -29,6 +29,7 @@ from ihanoi.agencies.models import Agency, Membership
 from ihanoi.lib.geo import InvalidCoordinates
 from ihanoi.lib.text import nfc
 from ihanoi.notifications.services import notify, notify_many
+from ihanoi.places.models import AdministrativeUnit
 from ihanoi.places.selectors import locate_ward
 
 from . import deadlines
@@ -81,7 +82,7 @@ class Submission:
 
 def submission_validate(
     submission: Submission, photos: Sequence[PreparedPhoto]
-) -> tuple[Category, dict[str, Any]]:
+) -> tuple[Category, dict[str, Any], AdministrativeUnit]:
     """All checks before anything is written; ValidationError keyed by field."""
     errors: dict[str, list[str]] = {}
     category = Category.objects.filter(code=submission.category_code, is_active=True).first()
@@ -111,6 +112,7 @@ def submission_validate(
         errors["photos"] = [_("Attach at most %(n)d photos.") % {"n": MAX_PHOTOS}]
     elif category is not None and category.photo_required and not (photos or submission.media_urls):
         errors["photos"] = [_("This category needs at least one photo.")]
+    ward = None
     try:
         ward = locate_ward(submission.lat, submission.lon)
     except InvalidCoordinates as exc:
@@ -127,8 +129,8 @@ def submission_validate(
                 errors.setdefault(key, []).extend(messages)
     if errors:
         raise ValidationError(errors)
-    assert category is not None
-    return category, answers
+    assert category is not None and ward is not None
+    return category, answers, ward
 
 
 def report_submit(
@@ -147,11 +149,9 @@ def report_submit(
         ).first()
         if existing is not None:
             return existing, False
-    category, answers = submission_validate(submission, photos)
+    category, answers, ward = submission_validate(submission, photos)
     now = now or timezone.now()
     lat, lon = float(submission.lat), float(submission.lon)
-    ward = locate_ward(lat, lon)
-    assert ward is not None
     try:
         with transaction.atomic():
             report = Report.objects.create(
@@ -175,9 +175,9 @@ def report_submit(
             )
             _attach_photos(report, photos, role=ReportPhoto.Role.REPORT, user=reporter)
             event = transition(report, E.SUBMITTED, actor=reporter, now=now)
-            report.save(update_fields=["status"])
-            _tell_people(report, event)
+            _tell_people(report, event, followers=False)  # a new report has none yet
             _route(report, route(category=category, ward=ward), now=now)
+            report.save()
     except IntegrityError:
         # Two retries raced past the lookup above; the unique key kept one of them.
         if submission.client_key:
@@ -191,6 +191,7 @@ def report_submit(
 
 
 def _route(report: Report, decision: RoutingDecision, *, now: datetime.datetime) -> None:
+    """Route a report being submitted (the caller saves it)."""
     data = {"reason": decision.reason, "rules": list(decision.rule_ids)}
     if decision.agency is None:
         event = transition(
@@ -201,8 +202,7 @@ def _route(report: Report, decision: RoutingDecision, *, now: datetime.datetime)
     _assign_to(report, decision.agency, now=now)
     data["agency"] = decision.agency.code
     event = transition(report, E.ROUTED, actor=None, now=now, note=decision.explain(), data=data)
-    report.save()
-    _tell_people(report, event)
+    _tell_people(report, event, followers=False)
     _tell_agency(report, event, gettext_noop("New report for your agency: %(title)s"))
 
 

@@ -125,7 +125,9 @@ def notify_many(
     people = [user for user in dict.fromkeys(recipients) if recipient_is_reachable(user)]
     if not people:
         return []
-    with transaction.atomic():
+    # savepoint=False: inside the caller's transaction this block needs no savepoint of its
+    # own (the inner one below covers the race); alone, it is still a transaction.
+    with transaction.atomic(savepoint=False):
         try:
             # A savepoint: a concurrent caller with the same key must not break the caller's
             # transaction, only send us down the careful path below.
