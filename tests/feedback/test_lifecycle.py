@@ -186,7 +186,10 @@ def test_transfer_gives_the_new_agency_a_fresh_accept_deadline(world, report):
     assert report.accept_due_at > later
     transferred = report.events.get(kind=E.TRANSFERRED)
     assert transferred.agency == world.hk_committee  # counted against the sender
-    assert transferred.data == {"from": "ubnd-00070", "to": "ubnd-00082"}
+    assert (transferred.data["from"], transferred.data["to"]) == ("ubnd-00070", "ubnd-00082")
+    # The event keeps the deadline the receiving agency was given.
+    recorded = datetime.datetime.fromisoformat(transferred.data["accept_due"])
+    assert recorded == report.accept_due_at
 
 
 def test_return_to_hub_clears_the_agency_and_its_deadlines(world, report):

@@ -192,7 +192,7 @@ def report_submit(
 
 def _route(report: Report, decision: RoutingDecision, *, now: datetime.datetime) -> None:
     """Route a report being submitted (the caller saves it)."""
-    data = {"reason": decision.reason, "rules": list(decision.rule_ids)}
+    data: dict[str, Any] = {"reason": decision.reason, "rules": list(decision.rule_ids)}
     if decision.agency is None:
         event = transition(
             report, E.TRIAGE, actor=None, now=now, note=decision.explain(), data=data
@@ -201,9 +201,16 @@ def _route(report: Report, decision: RoutingDecision, *, now: datetime.datetime)
         return
     _assign_to(report, decision.agency, now=now)
     data["agency"] = decision.agency.code
+    data["accept_due"] = _due(report.accept_due_at)
     event = transition(report, E.ROUTED, actor=None, now=now, note=decision.explain(), data=data)
     _tell_people(report, event, followers=False)
     _tell_agency(report, event, gettext_noop("New report for your agency: %(title)s"))
+
+
+def _due(moment: datetime.datetime | None) -> str | None:
+    """A deadline as recorded in event data: oversight replays the timeline with the
+    deadlines that applied then, not with today's limits and calendar."""
+    return moment.isoformat() if moment else None
 
 
 def _assign_to(report: Report, agency: Agency, *, now: datetime.datetime) -> None:
@@ -288,9 +295,8 @@ def report_forward(
     note = _text(note, field="note", required=False)
     _classify(report, actor=actor, severity=severity, category=category, now=now)
     _assign_to(report, agency, now=now)
-    event = transition(
-        report, E.ROUTED, actor=actor, now=now, note=note, data={"agency": agency.code, "by": "hub"}
-    )
+    data = {"agency": agency.code, "by": "hub", "accept_due": _due(report.accept_due_at)}
+    event = transition(report, E.ROUTED, actor=actor, now=now, note=note, data=data)
     report.save()
     _tell_people(report, event)
     _tell_agency(report, event, gettext_noop("New report for your agency: %(title)s"))
@@ -311,6 +317,12 @@ def _classify(
             raise ValidationError({"severity": [_("Choose a severity from the list.")]})
         changes["severity"] = [report.severity, severity]
         report.severity = severity
+        if report.status == Status.IN_PROGRESS and report.accepted_at is not None:
+            # The running resolve deadline follows the new severity, from acceptance.
+            report.resolve_due_at = deadlines.resolve_deadline(
+                report.category, severity, report.accepted_at
+            )
+            changes["resolve_due"] = _due(report.resolve_due_at)
     if category is not None and category.pk != report.category_id:
         changes["category"] = [report.category.code, category.code]
         report.category = category
@@ -330,13 +342,7 @@ def report_classify(
     now = _now(now)
     report = _locked(report)
     _check(scope_of(actor), report, E.CLASSIFIED)
-    old_severity = report.severity
     _classify(report, actor=actor, severity=severity, category=category, now=now)
-    if report.status == Status.IN_PROGRESS and report.severity != old_severity:
-        assert report.accepted_at is not None
-        report.resolve_due_at = deadlines.resolve_deadline(
-            report.category, report.severity, report.accepted_at
-        )
     report.save()
     return report
 
@@ -369,10 +375,12 @@ def report_accept(*, actor: User, report: Report, now: datetime.datetime | None 
     now = _now(now)
     report = _locked(report)
     _check(scope_of(actor), report, E.ACCEPTED)
-    event = transition(report, E.ACCEPTED, actor=actor, now=now)
     report.accepted_at = now
     report.resolve_due_at = deadlines.resolve_deadline(report.category, report.severity, now)
     report.escalation_level = 0
+    event = transition(
+        report, E.ACCEPTED, actor=actor, now=now, data={"resolve_due": _due(report.resolve_due_at)}
+    )
     report.save()
     _tell_people(report, event)
     return report
@@ -493,7 +501,12 @@ def report_transfer(
     if not agency.is_active or agency.pk == report.agency_id:
         raise ValidationError({"agency": [_("Choose another, active agency.")]})
     old = report.agency
-    data = {"from": old.code if old else None, "to": agency.code}
+    data = {
+        "from": old.code if old else None,
+        "to": agency.code,
+        # The same deadline _assign_to gives the receiving agency below.
+        "accept_due": _due(deadlines.accept_deadline(report.category, now)),
+    }
     event = transition(report, E.TRANSFERRED, actor=actor, now=now, note=note, data=data)
     _assign_to(report, agency, now=now)
     report.save()
@@ -663,12 +676,18 @@ def report_reopen(
     note = _text(note, field="note", required=True, limit=1000)
     if report.status == Status.CLOSED and not (report.review_pending and report.agency_id):
         raise ValidationError({"note": [_("Only a report under review can be reopened.")]})
-    event = transition(report, E.REOPENED, actor=actor, now=now, note=note)
+    reviewed = report.status == Status.CLOSED  # back to the same agency, a new deadline
+    new_due = (
+        deadlines.resolve_deadline(report.category, report.severity, now) if reviewed else None
+    )
+    event = transition(
+        report, E.REOPENED, actor=actor, now=now, note=note, data={"resolve_due": _due(new_due)}
+    )
     report.review_pending = False
     report.closed_at = None
     if report.status == Status.IN_PROGRESS:
         report.resolved_at = None
-        report.resolve_due_at = deadlines.resolve_deadline(report.category, report.severity, now)
+        report.resolve_due_at = new_due
         report.escalation_level = 0
     else:
         report.duplicate_of = None
