@@ -297,6 +297,12 @@ SECURE_HSTS_PRELOAD = PRODUCTION
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# --- Web Push (VAPID): without keys nothing is pushed; `ihanoi generate-vapid-keys` -------
+VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY", "")
+VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY", "")
+VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:no-reply@localhost")
+OPEN311_JURISDICTION_ID = env_str("OPEN311_JURISDICTION_ID", "hanoi.vn")
+
 # --- Maps -------------------------------------------------------------------------------------
 # No internet is assumed: without a tile server the maps draw the wards' own boundaries.
 # Set a URL template such as https://tiles.example.vn/{z}/{x}/{y}.png for a city tile server.

@@ -50,11 +50,13 @@ def user_delete_account(*, user: User) -> None:
     from allauth.account.models import EmailAddress
     from allauth.mfa.models import Authenticator
 
+    from ihanoi.api.services import device_tokens_revoke_all
     from ihanoi.notifications.services import notifications_erase
 
     EmailAddress.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
     notifications_erase(user=user)
+    device_tokens_revoke_all(user=user)  # the app's devices and their push endpoints
     user.memberships.all().delete()
     user.phone = None
     user.phone_verified = False

@@ -11,7 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -51,6 +51,64 @@ def apply_errors(form: Any, error: ValidationError) -> None:
             form.add_error(target, message)
 
 
+def _wants_json(request: HttpRequest) -> bool:
+    """The app's own scripts (web/drafts.js) ask for JSON; a plain form post gets HTML."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _category_options(categories: list[Category]) -> list[dict[str, Any]]:
+    """The category picker: each category with the text its search box looks through."""
+    english = get_language() == "en"
+    options = []
+    for c in categories:
+        group = c.group.name_en if english and c.group.name_en else c.group.name
+        label = category_label(c)
+        options.append(
+            {
+                "code": c.code,
+                "label": label,
+                "group": group,
+                "description": c.description,
+                "search": " ".join((label, c.name, c.name_en, c.keywords, group, c.group.name)),
+                "photo_required": c.photo_required,
+            }
+        )
+    return options
+
+
+# What the report form's script says (feedback/report_form.js).
+FORM_STRINGS = {
+    "chooseCategory": gettext_lazy("Choose a category."),
+    "giveTitle": gettext_lazy("Give the report a short title."),
+    "describe": gettext_lazy("Describe the problem."),
+    "placePin": gettext_lazy("Place the pin on the map or use your location."),
+    "needPhoto": gettext_lazy("This category needs at least one photo."),
+    "needAnswer": gettext_lazy("This question needs an answer."),
+    "tooManyPhotos": gettext_lazy("Attach at most 5 photos."),
+    "fixErrors": gettext_lazy("Please correct the following:"),
+    "sending": gettext_lazy("Sending… (%(percent)s)"),
+    "savedOffline": gettext_lazy(
+        "No connection: your report is saved on this phone and will be sent when the network "
+        "returns. You can close the app."
+    ),
+    "sendFailed": gettext_lazy("The report could not be sent. Check the connection and try again."),
+    "signinToSend": gettext_lazy(
+        "Your session has ended: sign in again to send the reports saved on this phone."
+    ),
+    "otherUser": gettext_lazy("Saved by another account on this phone: sign in as that person."),
+    "waiting": gettext_lazy("Waiting for the network"),
+    "invalid": gettext_lazy("Needs changes before it can be sent"),
+    "sendNow": gettext_lazy("Send now"),
+    "delete": gettext_lazy("Delete"),
+    "savedAt": gettext_lazy("saved %(time)s"),
+    "untitled": gettext_lazy("(no title)"),
+    "removePhoto": gettext_lazy("Remove photo %(n)s"),
+    "photo": gettext_lazy("Photo %(n)s"),
+    "noCategory": gettext_lazy("No category matches. Try other words."),
+    "locating": gettext_lazy("Finding your location…"),
+}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_new(request: HttpRequest) -> HttpResponse:
@@ -60,6 +118,13 @@ def report_new(request: HttpRequest) -> HttpResponse:
         request.FILES or None,
         categories=[(c.code, category_label(c)) for c in categories],
     )
+    as_json = request.method == "POST" and _wants_json(request)
+    owner = request.POST.get("draft_owner", "") if request.method == "POST" else ""
+    if owner and owner != str(request.user.pk):
+        # A report kept on a shared phone by another account: never send it under this one.
+        return JsonResponse(
+            {"error": _("This report was written under another account.")}, status=409
+        )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         answers = {
@@ -87,16 +152,48 @@ def report_new(request: HttpRequest) -> HttpResponse:
                 photos=photos,
             )
         except ValidationError as exc:
+            if as_json:
+                errors = (
+                    exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+                )
+                return JsonResponse(
+                    {"errors": errors}, status=400, json_dumps_params={"ensure_ascii": False}
+                )
             apply_errors(form, exc)
         else:
             if created:
                 messages.success(request, _("Thank you. Your report was received."))
+            if as_json:
+                return JsonResponse(
+                    {
+                        "id": str(report.public_id),
+                        "number": report.pk,
+                        "url": reverse("feedback:detail", args=[report.public_id]),
+                        "created": created,
+                    },
+                    status=201 if created else 200,
+                )
             return redirect("feedback:detail", report.public_id)
+    if as_json:
+        errors = {
+            field: [str(message) for message in messages_]
+            for field, messages_ in form.errors.items()
+        }
+        return JsonResponse(
+            {"errors": errors}, status=400, json_dumps_params={"ensure_ascii": False}
+        )
     status = 400 if request.method == "POST" else 200
     return render(
         request,
         "feedback/report_new.html",
-        {"form": form, "categories": categories, "posted": request.POST},
+        {
+            "form": form,
+            "categories": categories,
+            "category_options": _category_options(categories),
+            "chosen_category": request.POST.get("category", ""),
+            "posted": request.POST,
+            "form_strings": FORM_STRINGS,
+        },
         status=status,
     )
 

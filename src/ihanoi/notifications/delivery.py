@@ -168,6 +168,13 @@ def _send(channel: str, address: str, notification: Notification) -> None:
         )
     elif channel == Channel.SMS:
         deliver_sms_now(to=address, body=sms_text(notification))
+    elif channel == Channel.PUSH:
+        # WebPushUnavailable (no browser took it, maybe for a while) is a retryable failure.
+        from ihanoi.web.push import send_web_push
+
+        send_web_push(
+            notification.recipient, notification.title, notification.body, notification.link
+        )
     else:
         raise ValueError(f"Unknown channel {channel!r}")
 

@@ -22,7 +22,7 @@ from ihanoi.notifications.models import Channel, Delivery, Notification
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CHANNELS: tuple[str, ...] = (Channel.EMAIL, Channel.SMS)
+DEFAULT_CHANNELS: tuple[str, ...] = (Channel.EMAIL, Channel.SMS, Channel.PUSH)
 _TITLE_MAX = Notification._meta.get_field("title").max_length or 200
 _KIND_MAX = Notification._meta.get_field("kind").max_length or 50
 _LINK_MAX = Notification._meta.get_field("link").max_length or 500
@@ -43,6 +43,9 @@ def channel_address(user: User, channel: str) -> str | None:
         return user.email or None
     if channel == Channel.SMS:
         return user.phone if user.phone and user.phone_verified else None
+    if channel == Channel.PUSH:
+        # The browsers' own endpoints are read at send time; this only says there are some.
+        return "push" if user.push_subscriptions.exists() else None
     return None
 
 

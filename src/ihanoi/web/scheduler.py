@@ -25,14 +25,19 @@ class Job:
 
 
 def default_jobs() -> tuple[Job, ...]:
+    from ihanoi.api.tasks import purge_login_codes
     from ihanoi.feedback.tasks import close_unrated_reports, escalate_deadlines
     from ihanoi.notifications.tasks import deliver_pending
+    from ihanoi.oversight.tasks import rollup
 
     return (
         # Picks up deliveries whose enqueue after commit was lost (a worker died, say).
         Job("deliver-notifications", 60, lambda: deliver_pending.enqueue()),
         Job("escalate-deadlines", 300, lambda: escalate_deadlines.enqueue()),
         Job("close-unrated-reports", 3600, lambda: close_unrated_reports.enqueue()),
+        Job("purge-login-codes", 3600, lambda: purge_login_codes.enqueue()),
+        # The statistics lag the events by at most about a minute (docs/oversight.md).
+        Job("oversight-rollup", 60, lambda: rollup.enqueue()),
     )
 
 
