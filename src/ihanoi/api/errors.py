@@ -46,7 +46,7 @@ from .ratelimit import RateLimited
 
 logger = logging.getLogger(__name__)
 
-# code → HTTP status; documented in docs/api-json.md.
+# code → HTTP status; documented in docs/api.md (the JSON API section).
 CODES: dict[str, int] = {
     "invalid": 400,
     "bad_request": 400,
