@@ -264,6 +264,15 @@ def _now(now: datetime.datetime | None) -> datetime.datetime:
     return now or timezone.now()
 
 
+def _begin(
+    actor: User, report: Report, kind: str, now: datetime.datetime | None
+) -> tuple[Report, datetime.datetime]:
+    """Every action starts so: lock the row (fresh state), check the actor's right."""
+    locked = _locked(report)
+    _check(scope_of(actor), locked, kind)
+    return locked, _now(now)
+
+
 def _text(value: str, *, field: str, required: bool, limit: int = 4000) -> str:
     value = nfc(value or "").strip()
     if required and not value:
@@ -287,9 +296,7 @@ def report_forward(
     now: datetime.datetime | None = None,
 ) -> Report:
     """The hub places a report that routing could not (or classifies it on the way)."""
-    now = _now(now)
-    report = _locked(report)
-    _check(scope_of(actor), report, E.ROUTED)
+    report, now = _begin(actor, report, E.ROUTED, now)
     if not agency.is_active:
         raise ValidationError({"agency": [_("This agency is not active.")]})
     note = _text(note, field="note", required=False)
@@ -339,9 +346,7 @@ def report_classify(
     category: Category | None = None,
     now: datetime.datetime | None = None,
 ) -> Report:
-    now = _now(now)
-    report = _locked(report)
-    _check(scope_of(actor), report, E.CLASSIFIED)
+    report, now = _begin(actor, report, E.CLASSIFIED, now)
     _classify(report, actor=actor, severity=severity, category=category, now=now)
     report.save()
     return report
@@ -356,9 +361,7 @@ def report_reject(
     note: str = "",
     now: datetime.datetime | None = None,
 ) -> Report:
-    now = _now(now)
-    report = _locked(report)
-    _check(scope_of(actor), report, E.REJECTED)
+    report, now = _begin(actor, report, E.REJECTED, now)
     note = _text(note, field="note", required=False)
     text = f"{reason.text}\n{note}".strip()
     event = transition(
@@ -372,9 +375,7 @@ def report_reject(
 
 @transaction.atomic
 def report_accept(*, actor: User, report: Report, now: datetime.datetime | None = None) -> Report:
-    now = _now(now)
-    report = _locked(report)
-    _check(scope_of(actor), report, E.ACCEPTED)
+    report, now = _begin(actor, report, E.ACCEPTED, now)
     report.accepted_at = now
     report.resolve_due_at = deadlines.resolve_deadline(report.category, report.severity, now)
     report.escalation_level = 0
@@ -390,9 +391,7 @@ def report_accept(*, actor: User, report: Report, now: datetime.datetime | None 
 def report_assign_officer(
     *, actor: User, report: Report, officer: User, now: datetime.datetime | None = None
 ) -> Report:
-    now = _now(now)
-    report = _locked(report)
-    _check(scope_of(actor), report, E.OFFICER_ASSIGNED)
+    report, now = _begin(actor, report, E.OFFICER_ASSIGNED, now)
     if not Membership.objects.filter(user=officer, agency=report.agency).exists():
         raise ValidationError({"officer": [_("This person is not a member of the agency.")]})
     transition(
@@ -420,9 +419,7 @@ def report_assign_officer(
 def report_request_info(
     *, actor: User, report: Report, question: str, now: datetime.datetime | None = None
 ) -> Report:
-    now = _now(now)
-    report = _locked(report)
-    _check(scope_of(actor), report, E.INFO_REQUESTED)
+    report, now = _begin(actor, report, E.INFO_REQUESTED, now)
     question = _text(question, field="question", required=True, limit=1000)
     event = transition(report, E.INFO_REQUESTED, actor=actor, now=now, note=question)
     report.info_requested = True
@@ -440,9 +437,7 @@ def report_provide_info(
     photos: Sequence[PreparedPhoto] = (),
     now: datetime.datetime | None = None,
 ) -> Report:
-    now = _now(now)
-    report = _locked(report)
-    _check(scope_of(actor), report, E.INFO_PROVIDED)
+    report, now = _begin(actor, report, E.INFO_PROVIDED, now)
     if not report.info_requested:
         raise ValidationError({"answer": [_("No information was asked for.")]})
     if len(photos) > MAX_PHOTOS:
@@ -468,9 +463,7 @@ def report_resolve(
     photos: Sequence[PreparedPhoto] = (),
     now: datetime.datetime | None = None,
 ) -> Report:
-    now = _now(now)
-    report = _locked(report)
-    _check(scope_of(actor), report, E.RESOLVED)
+    report, now = _begin(actor, report, E.RESOLVED, now)
     result = _text(result, field="result", required=True)
     if report.category.evidence_required and not photos:
         raise ValidationError({"photos": [_("This category needs a photo of the result.")]})
@@ -494,9 +487,7 @@ def report_transfer(
     note: str,
     now: datetime.datetime | None = None,
 ) -> Report:
-    now = _now(now)
-    report = _locked(report)
-    _check(scope_of(actor), report, E.TRANSFERRED)
+    report, now = _begin(actor, report, E.TRANSFERRED, now)
     note = _text(note, field="note", required=True, limit=1000)
     if not agency.is_active or agency.pk == report.agency_id:
         raise ValidationError({"agency": [_("Choose another, active agency.")]})
@@ -519,9 +510,7 @@ def report_transfer(
 def report_return_to_hub(
     *, actor: User, report: Report, note: str, now: datetime.datetime | None = None
 ) -> Report:
-    now = _now(now)
-    report = _locked(report)
-    _check(scope_of(actor), report, E.RETURNED)
+    report, now = _begin(actor, report, E.RETURNED, now)
     note = _text(note, field="note", required=True, limit=1000)
     event = transition(report, E.RETURNED, actor=actor, now=now, note=note, is_public=False)
     report.agency = None
@@ -543,9 +532,7 @@ def report_request_extension(
     reason: str,
     now: datetime.datetime | None = None,
 ) -> Report:
-    now = _now(now)
-    report = _locked(report)
-    _check(scope_of(actor), report, E.EXTENSION_REQUESTED)
+    report, now = _begin(actor, report, E.EXTENSION_REQUESTED, now)
     reason = _text(reason, field="reason", required=True, limit=1000)
     if not 1 <= working_days <= 30:
         raise ValidationError({"working_days": [_("Ask for 1 to 30 working days.")]})
@@ -574,10 +561,8 @@ def report_decide_extension(
     note: str = "",
     now: datetime.datetime | None = None,
 ) -> Report:
-    now = _now(now)
-    report = _locked(report)
     kind = E.EXTENSION_APPROVED if approve else E.EXTENSION_REFUSED
-    _check(scope_of(actor), report, kind)
+    report, now = _begin(actor, report, kind, now)
     request = pending_extension(report)
     if request is None:
         raise ValidationError({"extension": [_("No extension is waiting for a decision.")]})
@@ -619,9 +604,7 @@ def report_merge(
 ) -> Report:
     """Merge a duplicate into its original; the duplicate's reporter and followers follow
     the original from now on and are told."""
-    now = _now(now)
-    report = _locked(report)
-    _check(scope_of(actor), report, E.MERGED)
+    report, now = _begin(actor, report, E.MERGED, now)
     if original.pk == report.pk or original.duplicate_of_id is not None:
         raise ValidationError({"original": [_("Choose another report that is not a duplicate.")]})
     event = transition(report, E.MERGED, actor=actor, now=now, data={"original": original.pk})
@@ -646,9 +629,7 @@ def rating_submit(
     comment: str = "",
     now: datetime.datetime | None = None,
 ) -> Report:
-    now = _now(now)
-    report = _locked(report)
-    _check(scope_of(actor), report, E.RATED)
+    report, now = _begin(actor, report, E.RATED, now)
     if value not in RatingValue.values:
         raise ValidationError({"value": [_("Choose one of the three answers.")]})
     comment = _text(comment, field="comment", required=False, limit=1000)
@@ -670,9 +651,7 @@ def report_reopen(
 ) -> Report:
     """After a "not satisfied" review the same agency handles it again, with a new resolve
     deadline; a wrongly rejected report goes back to the hub's queue."""
-    now = _now(now)
-    report = _locked(report)
-    _check(scope_of(actor), report, E.REOPENED)
+    report, now = _begin(actor, report, E.REOPENED, now)
     note = _text(note, field="note", required=True, limit=1000)
     if report.status == Status.CLOSED and not (report.review_pending and report.agency_id):
         raise ValidationError({"note": [_("Only a report under review can be reopened.")]})
@@ -702,9 +681,7 @@ def report_reopen(
 def report_review_close(
     *, actor: User, report: Report, note: str, now: datetime.datetime | None = None
 ) -> Report:
-    now = _now(now)
-    report = _locked(report)
-    _check(scope_of(actor), report, E.REVIEW_CLOSED)
+    report, now = _begin(actor, report, E.REVIEW_CLOSED, now)
     if not report.review_pending:
         raise ValidationError({"note": [_("This report is not under review.")]})
     note = _text(note, field="note", required=True, limit=1000)
@@ -718,10 +695,8 @@ def report_review_close(
 def report_set_published(
     *, actor: User, report: Report, published: bool, now: datetime.datetime | None = None
 ) -> Report:
-    now = _now(now)
-    report = _locked(report)
     kind = E.PUBLISHED if published else E.UNPUBLISHED
-    _check(scope_of(actor), report, kind)
+    report, now = _begin(actor, report, kind, now)
     transition(report, kind, actor=actor, now=now, is_public=False)
     report.is_published = published
     report.save()
@@ -740,9 +715,7 @@ def report_redact(
 ) -> Report:
     """The hub removes personal data or insults from what the public sees. The original
     text stays in the internal event (the audit trail); hidden photos stay stored."""
-    now = _now(now)
-    report = _locked(report)
-    _check(scope_of(actor), report, E.REDACTED)
+    report, now = _begin(actor, report, E.REDACTED, now)
     title = _text(title, field="title", required=True, limit=TITLE_MAX)
     description = _text(description, field="description", required=True, limit=DESCRIPTION_MAX)
     photo_ids = set(hidden_photo_ids)
@@ -772,9 +745,7 @@ def report_comment(
     *, actor: User, report: Report, text: str, now: datetime.datetime | None = None
 ) -> ReportEvent:
     """An internal note between the hub and the agency; residents never see it."""
-    now = _now(now)
-    report = _locked(report)
-    _check(scope_of(actor), report, E.COMMENT)
+    report, now = _begin(actor, report, E.COMMENT, now)
     text = _text(text, field="text", required=True, limit=2000)
     return transition(report, E.COMMENT, actor=actor, now=now, note=text, is_public=False)
 
