@@ -143,9 +143,8 @@ def test_notify_many_tells_each_reachable_person_once(
     make_user, django_capture_on_commit_callbacks
 ):
     reporter, follower, inactive = make_user(), make_user(email=False), make_user(is_active=False)
-    already = notify(recipient=follower, **event())
-
     with django_capture_on_commit_callbacks() as callbacks:
+        already = notify(recipient=follower, **event())
         notifications = notify_many(
             recipients=[reporter, follower, inactive, reporter], **event(title="Again")
         )
@@ -218,3 +217,24 @@ def test_erasing_a_persons_notifications_removes_their_deliveries(resident, make
     assert list(Notification.objects.values_list("recipient", flat=True)) == [other.pk]
     assert Delivery.objects.filter(notification__recipient=other).count() == 2
     assert Delivery.objects.count() == 2
+
+
+def test_one_transaction_enqueues_the_delivery_task_once(
+    resident, make_user, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    from ihanoi.notifications.services import notify_many
+
+    other = make_user()
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        for number in range(3):
+            notify_many(
+                recipients=[resident, other],
+                kind="report.routed",
+                title="t",
+                body="b",
+                link="/",
+                dedupe_key=f"event-{number}",
+            )
+    assert len(callbacks) == 1

@@ -87,7 +87,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("user")
-        indexes = [models.Index(fields=["role"], name="user_role")]
+        indexes = [
+            models.Index(fields=["role"], name="user_role"),
+            # Oversight's adoption figures count accounts by week at millions of rows.
+            models.Index(fields=["date_joined"], name="user_date_joined"),
+        ]
 
     def __str__(self) -> str:
         if self.anonymised_at:

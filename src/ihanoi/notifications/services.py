@@ -139,7 +139,7 @@ def notify_many(
         except IntegrityError:
             by_user, created = _create_one_by_one(people, fields, chosen_channels)
         if created:
-            transaction.on_commit(_enqueue_delivery, robust=True)
+            _enqueue_after_commit()
     return [by_user[user.pk] for user in people]
 
 
@@ -197,6 +197,17 @@ def _create_one_by_one(
             notification = Notification.objects.get(recipient=user, dedupe_key=fields["dedupe_key"])
         by_user[user.pk] = notification
     return by_user, created
+
+
+def _enqueue_after_commit() -> None:
+    """One delivery task per transaction, however many notify calls it made (a report
+    submission notifies three groups): the task sweeps every due delivery anyway."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        func is _enqueue_delivery for _savepoints, func, _robust in connection.run_on_commit
+    ):
+        return
+    transaction.on_commit(_enqueue_delivery, robust=True)
 
 
 def _enqueue_delivery() -> None:
