@@ -299,6 +299,15 @@ class Report(models.Model):
         return self.status in OPEN_STATUSES
 
 
+def running_deadline_before(moment: datetime.datetime, *, inclusive: bool = False) -> models.Q:
+    """Reports whose running deadline (``Report.due_at``: the accept one while assigned, the
+    resolve one after acceptance) falls before ``moment`` — the same fact as a query."""
+    lookup = "lte" if inclusive else "lt"
+    return models.Q(status=Status.ASSIGNED, **{f"accept_due_at__{lookup}": moment}) | models.Q(
+        status=Status.IN_PROGRESS, **{f"resolve_due_at__{lookup}": moment}
+    )
+
+
 def _photo_path(instance: ReportPhoto, filename: str) -> str:
     return f"reports/{instance.report.public_id}/{filename}"
 

@@ -20,6 +20,7 @@ from .models import (
     ReportEvent,
     ResponseTemplate,
     Status,
+    running_deadline_before,
 )
 from .permissions import StaffScope
 
@@ -65,19 +66,13 @@ def staff_inbox(
     if filters.severity:
         reports = reports.filter(severity=filters.severity)
     if filters.due == "overdue":
-        reports = reports.filter(_running_due_before(now))
+        reports = reports.filter(running_deadline_before(now))
     elif filters.due == "soon":
-        reports = reports.filter(_running_due_before(deadlines.due_soon_threshold(now))).exclude(
-            _running_due_before(now)
-        )
+        reports = reports.filter(
+            running_deadline_before(deadlines.due_soon_threshold(now))
+        ).exclude(running_deadline_before(now))
     # Most urgent first: the running deadline, then the oldest.
     return reports.order_by("accept_due_at", "resolve_due_at", "submitted_at", "pk")
-
-
-def _running_due_before(moment: datetime.datetime) -> Q:
-    return Q(status=Status.ASSIGNED, accept_due_at__lt=moment) | Q(
-        status=Status.IN_PROGRESS, resolve_due_at__lt=moment
-    )
 
 
 def reports_of(user: User) -> QuerySet[Report]:

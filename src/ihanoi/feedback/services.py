@@ -18,7 +18,6 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -45,6 +44,7 @@ from .models import (
     ReportPhoto,
     Severity,
     Status,
+    running_deadline_before,
 )
 from .models import EventKind as E
 from .permissions import StaffScope, can_act, scope_of
@@ -793,7 +793,7 @@ def reports_escalate(*, now: datetime.datetime | None = None) -> int:
     soon = deadlines.due_soon_threshold(now)
     candidates = Report.objects.filter(
         status__in=[Status.ASSIGNED, Status.IN_PROGRESS], escalation_level__lt=2
-    ).filter(_due_before(soon))
+    ).filter(running_deadline_before(soon, inclusive=True))
     sent = 0
     for pk in candidates.values_list("pk", flat=True):
         with transaction.atomic():
@@ -828,13 +828,6 @@ def reports_escalate(*, now: datetime.datetime | None = None) -> int:
             _tell_staff([*leads, *_hub_operators()], report, event, template)
             sent += 1
     return sent
-
-
-def _due_before(moment: datetime.datetime) -> Q:
-    """The running deadline is the accept one while assigned, the resolve one after."""
-    return Q(status=Status.ASSIGNED, accept_due_at__lte=moment) | Q(
-        status=Status.IN_PROGRESS, resolve_due_at__lte=moment
-    )
 
 
 # --- Who hears of what -------------------------------------------------------------------
