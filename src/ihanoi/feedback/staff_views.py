@@ -38,7 +38,7 @@ from .forms import (
     ResolveForm,
     TransferForm,
 )
-from .models import Category, EventKind, RejectionReason, Report, Severity, Status
+from .models import Category, EventKind, RejectionReason, Report, ReportEvent, Severity, Status
 from .permissions import StaffScope, can_act, can_see_reporter, can_view_as_staff, scope_of
 from .photos import prepare_uploads
 from .views import apply_errors, category_label
@@ -242,14 +242,17 @@ ACTIONS: tuple[Action, ...] = (
 ACTIONS_BY_SLUG = {action.slug: action for action in ACTIONS}
 
 
-def available_actions(scope: StaffScope, report: Report) -> list[Action]:
+def available_actions(
+    scope: StaffScope, report: Report, pending: ReportEvent | None
+) -> list[Action]:
+    """The actions this person may take now; ``pending`` is the undecided extension request."""
     from .transitions import allowed
 
     result = []
     for action in ACTIONS:
         if not (can_act(scope, report, action.kind) and allowed(report, action.kind)):
             continue
-        if action.slug == "decide-extension" and services.pending_extension(report) is None:
+        if action.slug == "decide-extension" and pending is None:
             continue
         if action.slug == "reopen" and report.status == Status.CLOSED and not report.review_pending:
             continue
@@ -321,12 +324,13 @@ def _render_detail(
     failed: tuple[str, forms.Form] | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    pending = services.pending_extension(report)
     actions = [
         (
             action,
             failed[1] if failed and failed[0] == action.slug else action.form(report, None, None),
         )
-        for action in available_actions(scope, report)
+        for action in available_actions(scope, report, pending)
     ]
     return render(
         request,
@@ -339,7 +343,7 @@ def _render_detail(
             "photos": list(report.photos.all()),
             "actions": actions,
             "now": timezone.now(),
-            "pending_extension": services.pending_extension(report),
+            "pending_extension": pending,
             "response_templates": selectors.response_templates(report),
         },
         status=status,
