@@ -114,6 +114,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+elif env_bool("DATABASE_POOL", False):
+    # psycopg's connection pool inside each web or worker process (Django >= 5.1): a request
+    # borrows a connection instead of opening one. Django refuses CONN_MAX_AGE with a pool.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN", 2, minimum=1),
+        "max_size": env_int("DATABASE_POOL_MAX", 4, minimum=1),
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits, sessions' helpers): shared across processes -------------------------
@@ -135,7 +144,7 @@ else:
     }
 
 # --- Background tasks -------------------------------------------------------------------------
-TASKS = {
+TASKS: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": env_choice(
             "TASKS_BACKEND",
@@ -144,10 +153,18 @@ TASKS = {
                 "database": "django_tasks_db.DatabaseBackend",
                 "immediate": "django_tasks.backends.immediate.ImmediateBackend",
                 "dummy": "django_tasks.backends.dummy.DummyBackend",
+                # Redis + RQ workers (`ihanoi rqworker --job-class django_tasks_rq.Job`).
+                "rq": "django_tasks_rq.RQBackend",
             },
         ),
     }
 }
+if TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend":
+    if not _redis_url:
+        raise ImproperlyConfigured("TASKS_BACKEND=rq needs REDIS_URL.")
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    TASKS["default"]["QUEUES"] = ["default"]
+    RQ_QUEUES = {"default": {"URL": _redis_url, "DEFAULT_TIMEOUT": 300}}
 
 # --- Accounts and sign-in ---------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -197,7 +197,7 @@ def test_a_racing_caller_with_the_same_key_gets_the_row_that_won(resident, monke
     # Another transaction committed the same event between our look-up and our insert: the
     # unique constraint catches it and notify() returns that row instead of failing.
     winner = Notification.objects.create(recipient=resident, **event(title="Winner"))
-    monkeypatch.setattr(services, "_existing", lambda people, dedupe_key: {})
+    monkeypatch.setattr(services, "_take_existing", lambda items: None)
 
     with transaction.atomic():
         result = notify(recipient=resident, **event(title="Loser"))

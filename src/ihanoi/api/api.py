@@ -305,6 +305,7 @@ def submit_report(
             channel=Channel.APP,
         ),
         photos=prepared,
+        client_key_checked=True,
     )
     report = selectors.visible_report(report.public_id, user) or report
     return Status(201 if created else 200, presenters.report_out(request, report, user=user))

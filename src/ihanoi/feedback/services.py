@@ -27,7 +27,7 @@ from ihanoi.accounts.models import Role, User
 from ihanoi.agencies.models import Agency, Membership
 from ihanoi.lib.geo import InvalidCoordinates
 from ihanoi.lib.text import nfc
-from ihanoi.notifications.services import notify, notify_many
+from ihanoi.notifications.services import Message, notify, notify_all
 from ihanoi.places.models import AdministrativeUnit
 from ihanoi.places.selectors import locate_ward
 
@@ -139,45 +139,61 @@ def report_submit(
     submission: Submission,
     photos: Sequence[PreparedPhoto] = (),
     now: datetime.datetime | None = None,
+    client_key_checked: bool = False,
 ) -> tuple[Report, bool]:
     """Create a report, route it and tell the reporter. Returns (report, created).
 
-    A retry with the same ``client_key`` returns the report made the first time."""
-    if submission.client_key:
+    A retry with the same ``client_key`` returns the report made the first time (a caller
+    that has just looked the key up itself says so with ``client_key_checked``; a retry
+    racing past both looks is still caught by the unique key)."""
+    if submission.client_key and not client_key_checked:
         existing = Report.objects.filter(
             reporter=reporter, client_key=submission.client_key
         ).first()
         if existing is not None:
             return existing, False
     category, answers, ward = submission_validate(submission, photos)
+    decision = route(category=category, ward=ward)  # reads only: before the transaction
     now = now or timezone.now()
     lat, lon = float(submission.lat), float(submission.lon)
+    report = Report(
+        kind=submission.kind,
+        category=category,
+        title=nfc(submission.title).strip(),
+        description=nfc(submission.description).strip(),
+        answers=answers,
+        lat=lat,
+        lon=lon,
+        address=nfc(submission.address or "").strip(),
+        ward=ward,
+        h3_cell=h3.latlng_to_cell(lat, lon, H3_RESOLUTION),
+        reporter=reporter,
+        share_contact=submission.share_contact,
+        channel=submission.channel,
+        client_key=submission.client_key or "",
+        status="",
+        severity=category.default_severity,
+        submitted_at=now,
+    )
+    # The report is written once, in its routed state, with both of its first events: the
+    # events and the messages are made first in memory (the transition table still decides
+    # every status), then inserted together.
+    submitted = transition(report, E.SUBMITTED, actor=reporter, now=now, save=False)
+    routed = _route(report, decision, now=now)
     try:
         with transaction.atomic():
-            report = Report.objects.create(
-                kind=submission.kind,
-                category=category,
-                title=nfc(submission.title).strip(),
-                description=nfc(submission.description).strip(),
-                answers=answers,
-                lat=lat,
-                lon=lon,
-                address=nfc(submission.address or "").strip(),
-                ward=ward,
-                h3_cell=h3.latlng_to_cell(lat, lon, H3_RESOLUTION),
-                reporter=reporter,
-                share_contact=submission.share_contact,
-                channel=submission.channel,
-                client_key=submission.client_key or "",
-                status="",
-                severity=category.default_severity,
-                submitted_at=now,
-            )
+            report.save(force_insert=True)
             _attach_photos(report, photos, role=ReportPhoto.Role.REPORT, user=reporter)
-            event = transition(report, E.SUBMITTED, actor=reporter, now=now)
-            _tell_people(report, event, followers=False)  # a new report has none yet
-            _route(report, route(category=category, ward=ward), now=now)
-            report.save()
+            ReportEvent.objects.bulk_create([submitted, routed])
+            messages: list[Message] = []
+            _tell_people(report, submitted, followers=False, out=messages)  # none yet
+            if report.agency is None:
+                _tell_hub(report, routed, TRIAGE_NEWS, out=messages)
+            else:
+                _tell_people(report, routed, followers=False, out=messages)
+                _tell_agency(report, routed, ROUTED_NEWS, out=messages)
+            # The keys name the two events just inserted: no notification can have them.
+            notify_all(messages, fresh_keys=True)
     except IntegrityError:
         # Two retries raced past the lookup above; the unique key kept one of them.
         if submission.client_key:
@@ -190,21 +206,24 @@ def report_submit(
     return report, True
 
 
-def _route(report: Report, decision: RoutingDecision, *, now: datetime.datetime) -> None:
-    """Route a report being submitted (the caller saves it)."""
+TRIAGE_NEWS = gettext_noop("A report waits for triage: %(title)s")
+ROUTED_NEWS = gettext_noop("New report for your agency: %(title)s")
+
+
+def _route(report: Report, decision: RoutingDecision, *, now: datetime.datetime) -> ReportEvent:
+    """Route a report being submitted: its routing event, unsaved (the caller saves both
+    and tells the people concerned)."""
     data: dict[str, Any] = {"reason": decision.reason, "rules": list(decision.rule_ids)}
     if decision.agency is None:
-        event = transition(
-            report, E.TRIAGE, actor=None, now=now, note=decision.explain(), data=data
+        return transition(
+            report, E.TRIAGE, actor=None, now=now, note=decision.explain(), data=data, save=False
         )
-        _tell_hub(report, event, gettext_noop("A report waits for triage: %(title)s"))
-        return
     _assign_to(report, decision.agency, now=now)
     data["agency"] = decision.agency.code
     data["accept_due"] = _due(report.accept_due_at)
-    event = transition(report, E.ROUTED, actor=None, now=now, note=decision.explain(), data=data)
-    _tell_people(report, event, followers=False)
-    _tell_agency(report, event, gettext_noop("New report for your agency: %(title)s"))
+    return transition(
+        report, E.ROUTED, actor=None, now=now, note=decision.explain(), data=data, save=False
+    )
 
 
 def _due(moment: datetime.datetime | None) -> str | None:
@@ -845,10 +864,17 @@ RESIDENT_NEWS: dict[str, str] = {
 }
 
 
-def _tell_people(report: Report, event: ReportEvent, *, followers: bool = True) -> None:
+def _tell_people(
+    report: Report,
+    event: ReportEvent,
+    *,
+    followers: bool = True,
+    out: list[Message] | None = None,
+) -> None:
     """The reporter and the followers hear of each status change they should know about;
     the dedupe key makes a retried change notify nobody twice. Accounts keep no language
-    yet, so messages are written in the city's language (LANGUAGE_CODE)."""
+    yet, so messages are written in the city's language (LANGUAGE_CODE). With ``out``, the
+    messages are added to it for the caller to write, instead of written now."""
     template = RESIDENT_NEWS.get(event.kind)
     if template is None:
         return
@@ -860,13 +886,11 @@ def _tell_people(report: Report, event: ReportEvent, *, followers: bool = True) 
     # The receipt of a submission goes to the inbox only (no SMS for what the resident just
     # did); other news is not sent to the person who caused it.
     receipt = event.kind == E.SUBMITTED
-    for person in recipients:
-        if (person.pk == event.actor_id and not receipt) or not person.is_active:
-            continue
-        with override(settings.LANGUAGE_CODE):
-            body = _(template) % {"agency": agency}
-        notify(
-            recipient=person,
+    with override(settings.LANGUAGE_CODE):
+        body = _(template) % {"agency": agency}
+    messages = [
+        Message(
+            recipients=[person],
             kind=f"report.{event.kind}",
             title=report.title,
             body=body,
@@ -874,6 +898,13 @@ def _tell_people(report: Report, event: ReportEvent, *, followers: bool = True) 
             dedupe_key=f"report-event:{event.pk}:{person.pk}",
             channels=() if receipt else ("email", "sms"),
         )
+        for person in dict.fromkeys(recipients)
+        if (person.pk != event.actor_id or receipt) and person.is_active
+    ]
+    if out is not None:
+        out.extend(messages)
+    else:
+        notify_all(messages)
 
 
 def _hub_operators() -> list[User]:
@@ -886,9 +917,17 @@ def _city_text(template: str, report: Report) -> str:
         return (_(template) % {"title": report.title})[:200]
 
 
-def _tell_staff(people: Iterable[User], report: Report, event: ReportEvent, template: str) -> None:
-    """E-mail and inbox for staff; keyed by the event, so a retried job tells nobody twice."""
-    notify_many(
+def _tell_staff(
+    people: Iterable[User],
+    report: Report,
+    event: ReportEvent,
+    template: str,
+    *,
+    out: list[Message] | None = None,
+) -> None:
+    """E-mail and inbox for staff; keyed by the event, so a retried job tells nobody twice.
+    With ``out``, the message is added to it instead of written now."""
+    message = Message(
         recipients=[person for person in people if person.pk != event.actor_id],
         kind=f"report.staff.{event.kind}",
         title=_city_text(template, report),
@@ -897,12 +936,20 @@ def _tell_staff(people: Iterable[User], report: Report, event: ReportEvent, temp
         dedupe_key=f"report-event:{event.pk}:staff",
         channels=("email",),
     )
+    if out is not None:
+        out.append(message)
+    else:
+        notify_all([message])
 
 
-def _tell_hub(report: Report, event: ReportEvent, template: str) -> None:
-    _tell_staff(_hub_operators(), report, event, template)
+def _tell_hub(
+    report: Report, event: ReportEvent, template: str, *, out: list[Message] | None = None
+) -> None:
+    _tell_staff(_hub_operators(), report, event, template, out=out)
 
 
-def _tell_agency(report: Report, event: ReportEvent, template: str) -> None:
+def _tell_agency(
+    report: Report, event: ReportEvent, template: str, *, out: list[Message] | None = None
+) -> None:
     members = User.objects.filter(memberships__agency=report.agency, is_active=True)
-    _tell_staff(members, report, event, template)
+    _tell_staff(members, report, event, template, out=out)

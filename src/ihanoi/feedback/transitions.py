@@ -86,13 +86,17 @@ def transition(
     note: str = "",
     data: dict[str, Any] | None = None,
     is_public: bool = True,
+    save: bool = True,
 ) -> ReportEvent:
-    """Check the table, append the event, set ``report.status`` (the caller saves)."""
+    """Check the table, append the event, set ``report.status`` (the caller saves).
+
+    ``save=False`` returns the event unsaved, for a caller that inserts the report and its
+    first events together (a submission: the report has no row yet)."""
     table = TRANSITIONS[kind]
     if report.status not in table:
         raise TransitionError(report, kind)
     new_status = table[report.status]
-    event = ReportEvent.objects.create(
+    event = ReportEvent(
         report=report,
         kind=kind,
         from_status=report.status,
@@ -104,5 +108,7 @@ def transition(
         is_public=is_public,
         created_at=now,
     )
+    if save:
+        event.save(force_insert=True)
     report.status = new_status
     return event

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -66,6 +67,20 @@ def _clean_link(link: str) -> str:
     return link
 
 
+@dataclass(frozen=True)
+class Message:
+    """One thing to tell some people: what ``notify_many`` takes, as a value, so that a
+    service can gather the messages of one change and write them together (``notify_all``)."""
+
+    recipients: Sequence[User]
+    kind: str
+    title: str
+    body: str
+    link: str
+    dedupe_key: str
+    channels: Sequence[str] = DEFAULT_CHANNELS
+
+
 def notify(
     *,
     recipient: User,
@@ -92,7 +107,7 @@ def notify(
         body=body,
         link=link,
         dedupe_key=dedupe_key,
-        channels=channels,
+        channels=tuple(channels),
     )
     return notifications[0] if notifications else None
 
@@ -110,93 +125,156 @@ def notify_many(
     """``notify`` for several recipients (a report's reporter and followers) in a few
     queries. Returns the notifications of the reachable recipients, in the given order,
     whether created now or earlier under the same ``dedupe_key``."""
-    chosen_channels = _clean_channels(channels)
+    message = Message(
+        recipients=list(recipients),
+        kind=kind,
+        title=title,
+        body=body,
+        link=link,
+        dedupe_key=dedupe_key,
+        channels=tuple(channels),
+    )
+    return notify_all([message])[0]
+
+
+@dataclass
+class _Item:
+    """One notification to have: a recipient and the cleaned fields of its message."""
+
+    user: User
+    fields: dict[str, str]
+    channels: Sequence[str]
+    notification: Notification | None = None
+
+
+def _clean(message: Message) -> tuple[dict[str, str], list[str]]:
+    channels = _clean_channels(message.channels)
     # Checked here, not left to the database: SQLite would store an over-long key as it is.
-    if not dedupe_key or len(dedupe_key) > _DEDUPE_KEY_MAX:
+    if not message.dedupe_key or len(message.dedupe_key) > _DEDUPE_KEY_MAX:
         raise ValueError(f"dedupe_key must have 1 to {_DEDUPE_KEY_MAX} characters")
-    if not kind or len(kind) > _KIND_MAX:
+    if not message.kind or len(message.kind) > _KIND_MAX:
         raise ValueError(f"kind must have 1 to {_KIND_MAX} characters")
     fields = {
-        "kind": kind,
+        "kind": message.kind,
         # str(): callers may pass lazy translations. One line: the title is an e-mail subject.
-        "title": " ".join(nfc(str(title)).split())[:_TITLE_MAX],
-        "body": nfc(str(body)).strip(),
-        "link": _clean_link(str(link)),
-        "dedupe_key": dedupe_key,
+        "title": " ".join(nfc(str(message.title)).split())[:_TITLE_MAX],
+        "body": nfc(str(message.body)).strip(),
+        "link": _clean_link(str(message.link)),
+        "dedupe_key": message.dedupe_key,
     }
-    # dict.fromkeys: one notification per person even if the caller lists them twice.
-    people = [user for user in dict.fromkeys(recipients) if recipient_is_reachable(user)]
-    if not people:
-        return []
-    # savepoint=False: inside the caller's transaction this block needs no savepoint of its
-    # own (the inner one below covers the race); alone, it is still a transaction.
-    with transaction.atomic(savepoint=False):
-        try:
-            # A savepoint: a concurrent caller with the same key must not break the caller's
-            # transaction, only send us down the careful path below.
-            with transaction.atomic():
-                by_user, created = _create_missing(people, fields, chosen_channels)
-        except IntegrityError:
-            by_user, created = _create_one_by_one(people, fields, chosen_channels)
-        if created:
-            _enqueue_after_commit()
-    return [by_user[user.pk] for user in people]
+    return fields, channels
 
 
-def _existing(people: Sequence[User], dedupe_key: str) -> dict[int, Notification]:
-    return {
-        notification.recipient_id: notification
-        for notification in Notification.objects.filter(recipient__in=people, dedupe_key=dedupe_key)
+def notify_all(
+    messages: Sequence[Message], *, fresh_keys: bool = False
+) -> list[list[Notification]]:
+    """Write several messages at once: one lookup of the dedupe keys, one ``INSERT`` of
+    notifications and one of deliveries, whatever the number of messages and people.
+    Returns, per message, what ``notify_many`` returns.
+
+    ``fresh_keys=True`` says that every dedupe key names something made in the caller's
+    transaction (an event just inserted): no notification can carry such a key yet, so the
+    lookup, and the savepoint that covers a concurrent writer, are skipped. The unique
+    constraint still stands behind that promise."""
+    groups: list[list[_Item]] = []
+    for message in messages:
+        fields, channels = _clean(message)
+        # dict.fromkeys: one notification per person even if the caller lists them twice.
+        people = dict.fromkeys(message.recipients)
+        groups.append(
+            [_Item(user, fields, channels) for user in people if recipient_is_reachable(user)]
+        )
+    items = [item for group in groups for item in group]
+    if items:
+        # savepoint=False: inside the caller's transaction this block needs no savepoint of
+        # its own (the inner one below covers the race); alone, it is still a transaction.
+        with transaction.atomic(savepoint=False):
+            if fresh_keys:
+                created = _create(items)
+            else:
+                try:
+                    # A savepoint: a concurrent caller with the same key must not break the
+                    # caller's transaction, only send us down the careful path below.
+                    with transaction.atomic():
+                        _take_existing(items)
+                        created = _create([item for item in items if item.notification is None])
+                except IntegrityError:
+                    created = _create_one_by_one(items)
+            if created:
+                _enqueue_after_commit()
+    return [[item.notification for item in group if item.notification] for group in groups]
+
+
+def _take_existing(items: Sequence[_Item]) -> None:
+    """Give each item the notification an earlier call made under the same key, if any."""
+    keys = {item.fields["dedupe_key"] for item in items}
+    found = {
+        (notification.recipient_id, notification.dedupe_key): notification
+        for notification in Notification.objects.filter(
+            recipient__in={item.user.pk for item in items}, dedupe_key__in=keys
+        )
     }
+    for item in items:
+        item.notification = found.get((item.user.pk, item.fields["dedupe_key"]))
 
 
-def _deliveries_for(
-    notifications: Iterable[Notification], channels: Sequence[str]
-) -> list[Delivery]:
+def _with_push(users: Iterable[User]) -> set[int]:
+    """Which of ``users`` have a browser subscribed to Web Push (one query for all)."""
+    ids = {user.pk for user in users}
+    if not ids:
+        return set()
+    return set(
+        User.objects.filter(pk__in=ids, push_subscriptions__isnull=False)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+
+
+def _deliveries_for(items: Sequence[_Item]) -> list[Delivery]:
     now = timezone.now()
-    return [
-        Delivery(notification=notification, channel=channel, next_attempt_at=now)
-        for notification in notifications
-        for channel in channels
-        if channel_address(notification.recipient, channel)
-    ]
+    push_users = _with_push(item.user for item in items if Channel.PUSH in item.channels)
+    deliveries = []
+    for item in items:
+        for channel in item.channels:
+            if channel == Channel.PUSH:
+                # The browsers' own endpoints are read at send time; this says there are some.
+                reachable = item.user.pk in push_users and recipient_is_reachable(item.user)
+            else:
+                reachable = channel_address(item.user, channel) is not None
+            if reachable:
+                deliveries.append(
+                    Delivery(notification=item.notification, channel=channel, next_attempt_at=now)
+                )
+    return deliveries
 
 
-def _create_missing(
-    people: Sequence[User], fields: dict[str, str], channels: Sequence[str]
-) -> tuple[dict[int, Notification], int]:
-    by_user = _existing(people, fields["dedupe_key"])
+def _create(items: Sequence[_Item]) -> int:
+    """Insert the items' notifications and deliveries; returns how many deliveries."""
+    if not items:
+        return 0
     now = timezone.now()
-    new = [
-        Notification(recipient=user, created_at=now, **fields)
-        for user in people
-        if user.pk not in by_user
-    ]
-    Notification.objects.bulk_create(new)
-    deliveries = _deliveries_for(new, channels)
+    for item in items:
+        item.notification = Notification(recipient=item.user, created_at=now, **item.fields)
+    Notification.objects.bulk_create([item.notification for item in items if item.notification])
+    deliveries = _deliveries_for(items)
     Delivery.objects.bulk_create(deliveries)
-    by_user.update((notification.recipient_id, notification) for notification in new)
-    return by_user, len(deliveries)
+    return len(deliveries)
 
 
-def _create_one_by_one(
-    people: Sequence[User], fields: dict[str, str], channels: Sequence[str]
-) -> tuple[dict[int, Notification], int]:
+def _create_one_by_one(items: Sequence[_Item]) -> int:
     """Another transaction committed some of the same notifications meanwhile: take each
     person on their own, keeping whichever row won."""
-    by_user: dict[int, Notification] = {}
     created = 0
-    for user in people:
+    for item in items:
+        item.notification = None
         try:
             with transaction.atomic():
-                notification = Notification.objects.create(recipient=user, **fields)
-                deliveries = _deliveries_for([notification], channels)
-                Delivery.objects.bulk_create(deliveries)
-                created += len(deliveries)
+                created += _create([item])
         except IntegrityError:
-            notification = Notification.objects.get(recipient=user, dedupe_key=fields["dedupe_key"])
-        by_user[user.pk] = notification
-    return by_user, created
+            item.notification = Notification.objects.get(
+                recipient=item.user, dedupe_key=item.fields["dedupe_key"]
+            )
+    return created
 
 
 def _enqueue_after_commit() -> None:

@@ -199,7 +199,8 @@ def locate_ward(lat: object, lon: object) -> AdministrativeUnit | None:
     hit = locate_ward_hit(lat, lon)
     if hit is None:
         return None
-    return AdministrativeUnit.objects.filter(pk=hit.unit_id).first()
+    # Without its boundary: a ward's GeoJSON weighs tens of kB and the index has the shape.
+    return AdministrativeUnit.objects.defer("boundary").filter(pk=hit.unit_id).first()
 
 
 def has_boundaries() -> bool:

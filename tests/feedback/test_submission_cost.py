@@ -1,0 +1,88 @@
+"""What a submission costs the database, pinned: a change that adds a statement per
+recipient, a second save of the report or a savepoint per message fails here. The rows
+written are checked too, so that a cheaper path cannot write less."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from ihanoi.feedback.models import EventKind, Report
+from ihanoi.feedback.services import report_submit
+from ihanoi.notifications.models import Delivery, Notification
+from tests.feedback.conftest import World
+from tests.feedback.test_submission import _submission
+
+# A category that needs no photo: the photo's own writes are the photo tests' subject.
+TRAFFIC: dict[str, Any] = {"category_code": "giao-thong", "answers": {"su-co": "mat-duong"}}
+
+
+def _statements(world: World, **overrides: Any) -> list[str]:
+    # A first submission warms this process's caches (ward index, working calendar); then
+    # the outbox is emptied, so that what follows counts the measured submission's rows.
+    report_submit(reporter=world.cn_officer, submission=_submission(**TRAFFIC))
+    Notification.objects.all().delete()
+    with CaptureQueriesContext(connection) as captured:
+        report_submit(reporter=world.resident, submission=_submission(**TRAFFIC, **overrides))
+    return [_head(query["sql"]) for query in captured]
+
+
+def _head(sql: str) -> str:
+    words = sql.split()
+    if words[0] in ("INSERT", "UPDATE"):
+        return f"{words[0]} {words[2 if words[0] == 'INSERT' else 1].strip(chr(34))}"
+    if words[0] == "SELECT":
+        table = words[words.index("FROM") + 1].strip('"')
+        return f"SELECT {table}"
+    return words[0]
+
+
+def test_a_routed_submission_writes_each_table_once(world: World) -> None:
+    statements = _statements(world, client_key="k-1")
+    writes = [s for s in statements if s.startswith(("INSERT", "UPDATE"))]
+    assert writes == [
+        "INSERT feedback_report",
+        "INSERT feedback_reportevent",
+        "INSERT notifications_notification",
+        "INSERT notifications_delivery",
+    ]
+    # Reads: the key, category, ward, questions, routing rule, committee, its members.
+    assert len(statements) - len(writes) <= 9, statements
+    assert not any(s.startswith("UPDATE") for s in statements)
+
+    report = Report.objects.get(client_key="k-1")
+
+    assert list(report.events.values_list("kind", flat=True)) == [
+        EventKind.SUBMITTED,
+        EventKind.ROUTED,
+    ]
+    # The receipt and the routing news for the resident, one message for the committee's
+    # two members; an SMS to the resident, e-mail to the members.
+    assert Notification.objects.count() == 4
+    assert sorted(Delivery.objects.values_list("channel", flat=True)) == [
+        "email",
+        "email",
+        "sms",
+    ]
+
+
+def test_a_submission_left_for_triage_tells_the_hub_in_the_same_writes(world: World) -> None:
+    world.hk_committee.is_active = False
+    world.hk_committee.save()
+    statements = _statements(world, client_key="k-2")
+    writes = [s for s in statements if s.startswith(("INSERT", "UPDATE"))]
+    assert writes == [
+        "INSERT feedback_report",
+        "INSERT feedback_reportevent",
+        "INSERT notifications_notification",
+        "INSERT notifications_delivery",
+    ]
+    report = Report.objects.get(client_key="k-2")
+    assert report.agency is None
+    assert list(report.events.values_list("kind", flat=True)) == [
+        EventKind.SUBMITTED,
+        EventKind.TRIAGE,
+    ]
+    assert Notification.objects.filter(recipient=world.hub_operator).count() == 1
