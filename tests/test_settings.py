@@ -97,3 +97,71 @@ def test_argon2_is_the_password_hasher():
     from ihanoi import settings as project_settings
 
     assert project_settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+
+
+def _show(expression: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Start with ``env`` and print ``expression`` evaluated on the settings."""
+    full_env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    full_env.update(env)
+    return subprocess.run(  # noqa: S603 - our own interpreter and code
+        [
+            sys.executable,
+            "-c",
+            f"import django; django.setup(); from django.conf import settings as s; "
+            f"print(repr({expression}))",
+        ],
+        env={**full_env, "DJANGO_SETTINGS_MODULE": "ihanoi.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_connection_pool_is_sized_from_the_environment():
+    result = _show(
+        "(s.DATABASES['default']['OPTIONS']['pool'], s.DATABASES['default']['CONN_MAX_AGE'])",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/ihanoi",
+        DATABASE_CONN_MAX_AGE="60",
+        DATABASE_POOL="1",
+        DATABASE_POOL_MAX="8",
+    )
+    assert result.returncode == 0, result.stderr
+    # Django refuses persistent connections beside a pool: the pool wins.
+    assert result.stdout.strip() == "({'min_size': 2, 'max_size': 8, 'timeout': 10}, 0)"
+
+
+def test_sqlite_has_no_pool_even_when_asked():
+    result = _show("'pool' in s.DATABASES['default']['OPTIONS']", DATABASE_POOL="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_a_pool_size_that_is_not_a_number_stops_start_up():
+    result = _start(
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/ihanoi",
+        DATABASE_POOL="1",
+        DATABASE_POOL_MAX="lots",
+    )
+    assert result.returncode != 0
+    assert "DATABASE_POOL_MAX" in result.stderr
+
+
+def test_the_rq_task_backend_needs_redis():
+    result = _start(TASKS_BACKEND="rq", REDIS_URL="")
+    assert result.returncode != 0
+    assert "TASKS_BACKEND=rq needs REDIS_URL" in result.stderr
+
+
+def test_the_rq_task_backend_queues_in_redis():
+    result = _show(
+        "(s.TASKS['default'], s.RQ_QUEUES['default']['URL'], 'django_tasks_rq' in "
+        "s.INSTALLED_APPS)",
+        TASKS_BACKEND="rq",
+        REDIS_URL="redis://127.0.0.1:6379/3",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "({'BACKEND': 'django_tasks_rq.RQBackend', 'QUEUES': ['default']}, "
+        "'redis://127.0.0.1:6379/3', True)"
+    )
