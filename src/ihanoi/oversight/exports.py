@@ -271,8 +271,11 @@ def named_units_table(filters: Filters, scope: Scope, *, now: dt.datetime) -> Ta
 
 
 def overdue_table(filters: Filters, scope: Scope, *, now: dt.datetime) -> Table:
-    reports = selectors.overdue_reports(filters, scope, now=now).select_related(
-        "agency", "category", "ward"
+    # Without the wards' boundaries (tens of kB of GeoJSON each): the table needs names.
+    reports = (
+        selectors.overdue_reports(filters, scope, now=now)
+        .select_related("agency", "category", "ward")
+        .defer("ward__boundary")
     )
     size = reports.count()
 

@@ -508,7 +508,11 @@ def facts(filters: Filters, scope: Scope, metric: str) -> QuerySet[Fact]:
     period = filters.period
     qs = Fact.objects.filter(kind=kind, day__gte=period.first, day__lte=period.last, **extra)
     qs = _restrict(_dimensions(qs, filters), filters, scope)
-    return qs.select_related("report", "agency", "category", "ward").order_by("at", "id")
+    return (
+        qs.select_related("report", "agency", "category", "ward")
+        .defer("ward__boundary")  # tens of kB of GeoJSON a ward; the list shows names
+        .order_by("at", "id")
+    )
 
 
 # --- Map -------------------------------------------------------------------------------------
