@@ -132,7 +132,11 @@ def test_the_connection_pool_is_sized_from_the_environment():
 
 
 def test_sqlite_has_no_pool_even_when_asked():
-    result = _show("'pool' in s.DATABASES['default']['OPTIONS']", DATABASE_POOL="1")
+    result = _show(
+        "'pool' in s.DATABASES['default']['OPTIONS']",
+        DATABASE_URL="sqlite:///var/pool-check.sqlite3",
+        DATABASE_POOL="1",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
 

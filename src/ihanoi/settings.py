@@ -123,6 +123,31 @@ elif env_bool("DATABASE_POOL", False):
         "max_size": env_int("DATABASE_POOL_MAX", 4, minimum=1),
         "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
     }
+# A streaming replica for dashboards, exports and public lists (ihanoi.lib.dbrouter). In
+# tests the alias mirrors default. After a write, the same browser reads from default for
+# DATABASE_REPLICA_PIN_SECONDS, so that the next page shows it even if the replica lags.
+DATABASE_REPLICA_PIN_SECONDS = env_int("DATABASE_REPLICA_PIN_SECONDS", 5, minimum=0)
+_replica_url = env_str("DATABASE_REPLICA_URL", "").strip()
+if _replica_url:
+    try:
+        _replica = dj_database_url.parse(
+            _replica_url,
+            conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+            conn_health_checks=True,
+        )
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_REPLICA_URL is not a database URL: {exc}") from exc
+    if _replica["ENGINE"] != DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL must use the same database engine as DATABASE_URL "
+            f"({DATABASES['default']['ENGINE']}), not {_replica['ENGINE']}."
+        )
+    if "pool" in DATABASES["default"].get("OPTIONS", {}):
+        _replica["OPTIONS"] = {"pool": dict(DATABASES["default"]["OPTIONS"]["pool"])}
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["ihanoi.lib.dbrouter.ReplicaRouter"]
+    MIDDLEWARE.append("ihanoi.lib.dbrouter.PinPrimaryAfterWriteMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits, sessions' helpers): shared across processes -------------------------

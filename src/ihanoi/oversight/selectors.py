@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.db import connections
 from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Sum, When
 from django.db.models.functions import TruncWeek
 from django.utils.translation import gettext as _
@@ -172,7 +172,8 @@ _SUMS = {name: Sum(name) for name in COUNTER_FIELDS}
 def _with_histograms(qs: QuerySet[Any], group: str, result: dict[Any, Counts]) -> None:
     """Merge the duration histograms of the rows into ``result`` per ``group``."""
     qs = qs.filter(Q(accepted__gt=0) | Q(resolved__gt=0)).values(group, *HIST_FIELDS)
-    if connection.vendor == "postgresql":
+    # The queryset's own alias: on a replica when the page reads from one.
+    if connections[qs.db].vendor == "postgresql":
         _histograms_in_database(qs, result)
         return
     for row in qs.values_list(group, *HIST_FIELDS).iterator(chunk_size=2000):
@@ -198,7 +199,7 @@ def _histograms_in_database(qs: QuerySet[Any], result: dict[Any, Counts]) -> Non
         for i in range(len(HIST_FIELDS))
     ]
     sql = f"WITH t(g, {names}) AS ({inner}) " + " UNION ALL ".join(parts)
-    with connection.cursor() as cursor:
+    with connections[qs.db].cursor() as cursor:
         cursor.execute(sql, params)
         for group, index, bucket, count in cursor.fetchall():
             hist = _counts_of(result, group).hists[HIST_FIELDS[index]]

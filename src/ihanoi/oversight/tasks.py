@@ -10,6 +10,8 @@ import dataclasses
 
 from django_tasks import task
 
+from ihanoi.lib.dbrouter import reads_from_replica
+
 from . import services
 
 
@@ -19,5 +21,6 @@ def rollup() -> dict[str, int]:
 
 
 @task()
+@reads_from_replica
 def run_export(job_id: int) -> str:
     return services.export_job_run(job_id=job_id).status

@@ -21,6 +21,7 @@ from ihanoi.accounts.models import Role, User
 from ihanoi.accounts.permissions import staff_required
 from ihanoi.agencies.models import Agency
 from ihanoi.feedback.models import Category, Severity
+from ihanoi.lib.dbrouter import reads_from_replica
 
 from . import charts, exports, maps, selectors, services
 from .forms import DrillForm, ExportForm, FilterForm, MonthlyReportForm, RankingForm
@@ -157,6 +158,7 @@ def _bucket_last(day: dt.date, step: str, period: Period) -> dt.date:
 
 @require_GET
 @staff_required(roles=OVERSIGHT_STAFF)
+@reads_from_replica
 def dashboard(request: HttpRequest) -> HttpResponse:
     form, scope, filters = _parse(request)
     if filters is None:
@@ -183,6 +185,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_required(roles=OVERSIGHT_STAFF)
+@reads_from_replica
 def rankings(request: HttpRequest) -> HttpResponse:
     form, scope, filters = _parse(request, RankingForm)
     if filters is None:
@@ -210,6 +213,7 @@ def rankings(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_required(roles=OVERSIGHT_STAFF)
+@reads_from_replica
 def overdue(request: HttpRequest) -> HttpResponse:
     form, scope, filters = _parse(request)
     if filters is None:
@@ -237,6 +241,7 @@ def overdue(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_required(roles=OVERSIGHT_STAFF)
+@reads_from_replica
 def places(request: HttpRequest) -> HttpResponse:
     form, scope, filters = _parse(request)
     if filters is None:
@@ -265,6 +270,7 @@ def places(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_required(roles=OVERSIGHT_STAFF)
+@reads_from_replica
 def items(request: HttpRequest) -> HttpResponse:
     form, scope, filters = _parse(request, DrillForm)
     if filters is None:
@@ -286,6 +292,7 @@ def items(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_required(roles=CITY_STAFF)
+@reads_from_replica
 def adoption(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     data = selectors.adoption(now=now)
@@ -306,6 +313,7 @@ def adoption(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_required(roles=OVERSIGHT_STAFF)
+@reads_from_replica
 def export(request: HttpRequest) -> HttpResponse:
     form, scope, filters = _parse(request, ExportForm)
     if filters is None:
@@ -427,6 +435,7 @@ PUBLIC_CACHE_SECONDS = 300
 
 
 @require_GET
+@reads_from_replica
 def public(request: HttpRequest) -> HttpResponse:
     """Totals, on time and satisfaction by agency and by category: counts only, no
     personal data, no titles. Cached: the roll-ups change once a minute at most."""
