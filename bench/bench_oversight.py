@@ -8,7 +8,9 @@ with their People's Committees, the city departments and the categories, then ge
 reports (default 1,000,000) spread over D days (default 100: the 10k reports a day DESIGN
 plans for) with their whole timelines — routing, transfers, returns and rejections,
 acceptance, extensions, results, ratings, unrated closing, reopening — on the city's
-working calendar, and bulk-loads them with COPY.
+working calendar, and bulk-loads them with COPY. The generation is the one of
+``ihanoi generate_volume`` (``ihanoi.feedback.volume``, docs/data-volume.md); its photos
+go to a scratch media folder, removed at the end.
 
 Then, in one run:
 1. builds the roll-ups from scratch (``rollup_rebuild``) and times it;
@@ -27,24 +29,26 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import sys
+import tempfile
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+if TYPE_CHECKING:
+    from ihanoi.feedback.volume import VolumeGenerator
+
 DAY = dt.timedelta(days=1)
-HOUR = dt.timedelta(hours=1)
 
 
 def _parse() -> argparse.Namespace:
@@ -77,421 +81,67 @@ def _say(message: str, end: str = "\n") -> None:
 # --- Generation ------------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
-    """A value in COPY's text format."""
-    if value is None:
-        return r"\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, dict | list):
-        value = json.dumps(value, separators=(",", ":"))
-    return (
-        str(value)
-        .replace("\\", "\\\\")
-        .replace("\t", "\\t")
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
+def reference_data(rng: random.Random, end: dt.datetime) -> None:
+    """126 wards with their People's Committees (points around made-up centres: no
+    boundaries), the seeded departments and utilities, and the catalogue."""
+    from ihanoi.agencies.services import agencies_seed
+    from ihanoi.feedback.catalogue import feedback_seed
+    from ihanoi.places.models import REFORM_2025, AdministrativeUnit
+
+    province = AdministrativeUnit.objects.create(
+        code="01",
+        level="province",
+        name="Thành phố Hà Nội",
+        short_name="Hà Nội",
+        name_ascii="thanh pho ha noi",
+        unit_type="thành phố",
     )
-
-
-class Copier:
-    """Buffers rows of one table and sends them with COPY in large chunks."""
-
-    def __init__(
-        self,
-        model: Any,
-        columns: list[str],
-        constants: dict[str, Any],
-        after: Copier | None = None,
-    ) -> None:
-        from django.db import connection
-
-        # Rows this table refers to are sent first.
-        self.after = after
-        self.connection = connection
-        self.table = model._meta.db_table
-        # Every other column gets its model default (a field added later keeps working).
-        others = [
-            f
-            for f in model._meta.concrete_fields
-            if f.attname not in columns and f.attname not in constants and not f.primary_key
-        ]
-        for field in others:
-            constants[field.attname] = None if field.null else field.get_default()
-        self.columns = columns + list(constants)
-        self.tail = "\t".join(_text(v) for v in constants.values())
-        self.lines: list[str] = []
-        self.rows = 0
-
-    def add(self, values: str) -> None:
-        self.lines.append(f"{values}\t{self.tail}\n" if self.tail else f"{values}\n")
-
-    def flush_if_full(self) -> None:
-        if len(self.lines) >= 50_000:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.after is not None:
-            self.after.flush()
-        if not self.lines:
-            return
-        names = ", ".join(f'"{c}"' for c in self.columns)
-        statement = f'COPY "{self.table}" ({names}) FROM STDIN'
-        with self.connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-            copy.write("".join(self.lines))
-        self.rows += len(self.lines)
-        self.lines = []
-
-
-class City:
-    """Reference data of the generated city."""
-
-    def __init__(self, rng: random.Random, residents: int, end: dt.datetime) -> None:
-        import h3
-        from django.contrib.auth.hashers import make_password
-
-        from ihanoi.accounts.models import User
-        from ihanoi.agencies.models import Agency
-        from ihanoi.agencies.services import agencies_seed
-        from ihanoi.feedback.catalogue import feedback_seed
-        from ihanoi.feedback.models import Category, RoutingRule
-        from ihanoi.places.models import REFORM_2025, AdministrativeUnit
-
-        province = AdministrativeUnit.objects.create(
-            code="01",
-            level="province",
-            name="Thành phố Hà Nội",
-            short_name="Hà Nội",
-            name_ascii="thanh pho ha noi",
-            unit_type="thành phố",
-        )
-        wards = []
-        for i in range(126):
-            lat = 20.95 + 0.2 * rng.random()
-            lon = 105.72 + 0.22 * rng.random()
-            wards.append(
-                AdministrativeUnit(
-                    code=f"{10000 + i:05d}",
-                    level="ward",
-                    name=f"Phường Thử {i}",
-                    short_name=f"Thử {i}",
-                    name_ascii=f"phuong thu {i}",
-                    unit_type="phường",
-                    parent=province,
-                    valid_from=REFORM_2025,
-                    centre_lat=lat,
-                    centre_lon=lon,
-                )
-            )
-        AdministrativeUnit.objects.bulk_create(wards)
-        agencies_seed(on=end.date())
-        feedback_seed()
-        self.wards = list(AdministrativeUnit.objects.filter(level="ward").order_by("code"))
-        committees = {
-            unit.pk: agency.pk
-            for agency in Agency.objects.filter(kind=Agency.Kind.WARD_COMMITTEE)
-            for unit in agency.served_units.all()
-        }
-        self.committee = [committees[w.pk] for w in self.wards]
-        self.agency_code = dict(Agency.objects.values_list("pk", "code"))
-        self.categories = list(Category.objects.order_by("pk"))
-        rules = {
-            r.category_id: r.agency_id
-            for r in RoutingRule.objects.filter(unit__isnull=True, is_active=True)
-        }
-        self.rule = [rules.get(c.pk) for c in self.categories]
-        # A handful of points (and their H3 cells) per ward, drawn from once per report.
-        self.points = []
-        for ward in self.wards:
-            spots = []
-            for _ in range(40):
-                lat = ward.centre_lat + rng.uniform(-0.01, 0.01)
-                lon = ward.centre_lon + rng.uniform(-0.01, 0.01)
-                spots.append((lat, lon, h3.latlng_to_cell(lat, lon, 9)))
-            self.points.append(spots)
-        password = make_password(None)
-        started = end - dt.timedelta(days=400)
-        users = [
-            User(
-                phone=f"+8490{i:07d}",
-                phone_verified=True,
-                password=password,
-                date_joined=started + dt.timedelta(seconds=rng.randint(0, 400 * 86400)),
-            )
-            for i in range(residents)
-        ]
-        User.objects.bulk_create(users, batch_size=5000)
-        self.residents = list(User.objects.filter(role="resident").values_list("pk", flat=True))
-
-
-class Generator:
-    """Reports with their timelines on the working calendar, written with COPY."""
-
-    def __init__(self, city: City, rng: random.Random) -> None:
-        from ihanoi.feedback.models import Report, ReportEvent
-        from ihanoi.workcalendar.selectors import city_calendar
-
-        self.city, self.rng = city, rng
-        self.calendar = city_calendar()
-        self.report_id = (Report.objects.order_by("-pk").values_list("pk", flat=True).first()) or 0
-        self.event_id = (
-            ReportEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
-        ) or 0
-        report_columns = [
-            "id",
-            "public_id",
-            "category_id",
-            "lat",
-            "lon",
-            "ward_id",
-            "h3_cell",
-            "reporter_id",
-            "status",
-            "severity",
-            "agency_id",
-            "submitted_at",
-            "assigned_at",
-            "accepted_at",
-            "resolved_at",
-            "closed_at",
-            "accept_due_at",
-            "resolve_due_at",
-            "rating",
-            "rated_at",
-        ]
-        self.reports = Copier(
-            Report,
-            report_columns,
-            {
-                "kind": "field",
-                "title": "Phản ánh thử",
-                "description": "Dữ liệu sinh cho phép đo.",
-                "answers": {},
-                "address": "",
-                "share_contact": False,
-                "channel": "app",
-                "client_key": "",
-                "escalation_level": 0,
-                "result_text": "",
-                "rating_comment": "",
-                "review_pending": False,
-                "info_requested": False,
-                "is_published": True,
-            },
-        )
-        self.events = Copier(
-            ReportEvent,
-            [
-                "id",
-                "report_id",
-                "kind",
-                "from_status",
-                "to_status",
-                "agency_id",
-                "data",
-                "created_at",
-            ],
-            {"note": "", "is_public": True},
-            after=self.reports,
-        )
-
-    def _event(self, report: int, kind: str, old: str, new: str, agency: int | None,
-               data: dict[str, Any], at: dt.datetime) -> None:  # fmt: skip
-        self.event_id += 1
-        self.events.add(
-            f"{self.event_id}\t{report}\t{kind}\t{old}\t{new}\t{_text(agency)}\t"
-            f"{_text(data)}\t{at.isoformat()}"
-        )
-
-    def _accept_due(self, at: dt.datetime) -> dt.datetime:
-        return self.calendar.add_working_time(at, 8 * HOUR)
-
-    def _resolve_due(self, at: dt.datetime, severity: str) -> dt.datetime:
-        if severity == "urgent":
-            return self.calendar.add_working_time(at, 4 * HOUR)
-        return self.calendar.add_working_days(at, 10 if severity == "complex" else 5)
-
-    def report(self, submitted: dt.datetime, end: dt.datetime) -> None:
-        """One report and its timeline, cut at ``end``."""
-        rng, city = self.rng, self.city
-        self.report_id += 1
-        rid = self.report_id
-        w = rng.randrange(len(city.wards))
-        c = rng.randrange(len(city.categories))
-        category = city.categories[c]
-        severity = category.default_severity
-        roll = rng.random()
-        if roll < 0.05:
-            severity = "urgent"
-        elif roll < 0.10:
-            severity = "complex"
-        agency = city.rule[c] or city.committee[w]
-        lat, lon, cell = rng.choice(city.points[w])
-        row: dict[str, Any] = {
-            "status": "assigned",
-            "agency": agency,
-            "assigned": submitted,
-            "accepted": None,
-            "resolved": None,
-            "closed": None,
-            "accept_due": self._accept_due(submitted),
-            "resolve_due": None,
-            "rating": "",
-            "rated": None,
-        }
-        self._event(rid, "submitted", "", "submitted", None, {}, submitted)
-        code = city.agency_code
-        self._event(
-            rid, "routed", "submitted", "assigned", agency, {"agency": code[agency]}, submitted
-        )
-        self._life(rid, row, severity, submitted, end)
-        self.reports.add(
-            "\t".join(
-                (
-                    str(rid),
-                    str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                    str(category.pk),
-                    f"{lat:.6f}",
-                    f"{lon:.6f}",
-                    str(city.wards[w].pk),
-                    cell,
-                    str(rng.choice(city.residents)),
-                    row["status"],
-                    severity,
-                    _text(row["agency"]),
-                    submitted.isoformat(),
-                    _text(row["assigned"]),
-                    _text(row["accepted"]),
-                    _text(row["resolved"]),
-                    _text(row["closed"]),
-                    _text(row["accept_due"]),
-                    _text(row["resolve_due"]),
-                    row["rating"],
-                    _text(row["rated"]),
-                )
+    wards = []
+    for i in range(126):
+        wards.append(
+            AdministrativeUnit(
+                code=f"{10000 + i:05d}",
+                level="ward",
+                name=f"Phường Thử {i}",
+                short_name=f"Thử {i}",
+                name_ascii=f"phuong thu {i}",
+                unit_type="phường",
+                parent=province,
+                valid_from=REFORM_2025,
+                centre_lat=20.95 + 0.2 * rng.random(),
+                centre_lon=105.72 + 0.22 * rng.random(),
             )
         )
-        # Only here, with the report row buffered: its events refer to it.
-        self.events.flush_if_full()
+    AdministrativeUnit.objects.bulk_create(wards)
+    agencies_seed(on=end.date())
+    feedback_seed()
 
-    def _life(
-        self, rid: int, row: dict[str, Any], severity: str, t: dt.datetime, end: dt.datetime
-    ) -> None:
-        rng, city = self.rng, self.city
-        code = city.agency_code
-        agency = row["agency"]
-        if rng.random() < 0.05:  # wrongly routed: transferred
-            t = t + dt.timedelta(minutes=rng.randint(30, 30 * 60))
-            if t >= end:
-                return
-            other = rng.choice(city.committee)
-            self._event(rid, "transferred", "assigned", "assigned", agency,
-                        {"from": code[agency], "to": code[other]}, t)  # fmt: skip
-            agency = row["agency"] = other
-            row["assigned"], row["accept_due"] = t, self._accept_due(t)
-        if rng.random() < 0.015:  # not for the city: returned, then rejected
-            t = t + dt.timedelta(minutes=rng.randint(30, 20 * 60))
-            if t >= end:
-                return
-            self._event(rid, "returned", "assigned", "submitted", agency, {}, t)
-            t += 2 * HOUR
-            row.update(status="submitted", agency=None, accept_due=None, assigned=None)
-            if t >= end:
-                return
-            self._event(rid, "rejected", "submitted", "rejected", None, {"reason": "x"}, t)
-            row.update(status="rejected", closed=t)
-            return
-        if rng.random() < 0.06:
-            return  # never accepted
-        t = t + dt.timedelta(minutes=min(int(rng.expovariate(1 / 360)) + 5, 60 * 24 * 6))
-        if t >= end:
-            return
-        self._event(rid, "accepted", "assigned", "in_progress", agency, {}, t)
-        due = self._resolve_due(t, severity)
-        row.update(status="in_progress", accepted=t, resolve_due=due)
-        if rng.random() < 0.03:  # extension
-            asked = t + 2 * DAY
-            if asked >= end:
-                return
-            new_due = self.calendar.add_working_days(due, 3)
-            asked_for = {"working_days": 3, "requested_due": new_due.isoformat()}
-            self._event(
-                rid, "extension_requested", "in_progress", "in_progress", agency, asked_for, asked
-            )
-            decided = asked + 3 * HOUR
-            if decided >= end:
-                return
-            decision = {"old_due": due.isoformat(), "new_due": new_due.isoformat()}
-            self._event(
-                rid, "extension_approved", "in_progress", "in_progress", agency, decision, decided
-            )
-            due = row["resolve_due"] = new_due
-        for attempt in range(2):
-            t = t + dt.timedelta(minutes=min(int(rng.expovariate(1 / (3 * 24 * 60))) + 60,
-                                             60 * 24 * 30))  # fmt: skip
-            if t >= end or rng.random() < 0.05:
-                return
-            self._event(rid, "resolved", "in_progress", "resolved", agency, {}, t)
-            row.update(status="resolved", resolved=t)
-            closes = t + 7 * DAY
-            if rng.random() < 0.65:
-                t = t + dt.timedelta(minutes=rng.randint(60, 5 * 24 * 60))
-                if t >= end:
-                    return
-                value = rng.choices(["satisfied", "acceptable", "not_satisfied"], [55, 30, 15])[0]
-                if attempt == 1:
-                    value = "satisfied"
-                self._event(rid, "rated", "resolved", "closed", agency, {"rating": value}, t)
-                row.update(status="closed", closed=t, rating=value, rated=t)
-                if value != "not_satisfied" or rng.random() > 0.2:
-                    return
-                t += DAY  # the hub reopens after a "not satisfied" review
-                if t >= end:
-                    return
-                self._event(rid, "reopened", "closed", "in_progress", agency, {}, t)
-                due = self._resolve_due(t, severity)
-                row.update(status="in_progress", resolved=None, closed=None, resolve_due=due)
-                continue
-            if closes >= end:
-                return
-            self._event(rid, "closed", "resolved", "closed", agency, {"unrated": True}, closes)
-            row.update(status="closed", closed=closes)
-            return
 
-    def generate(self, count: int, first: dt.datetime, days: int, end: dt.datetime) -> None:
-        rng = self.rng
-        # Reports come in daytime mostly; days are shuffled within the span.
-        hours = [1, 1, 1, 1, 1, 2, 4, 7, 9, 9, 8, 7, 6, 7, 8, 8, 7, 6, 5, 4, 3, 2, 2, 1]
-        moments = sorted(
-            first
-            + dt.timedelta(
-                days=rng.randrange(days),
-                hours=rng.choices(range(24), hours)[0],
-                seconds=rng.randrange(3600),
-            )
-            for _ in range(count)
-        )
-        for moment in moments:
-            self.report(moment, end)
-        self.reports.flush()
-        self.events.flush()
+def generator_for(
+    seed: int, residents: int, first: dt.datetime, end: dt.datetime
+) -> VolumeGenerator:
+    """The package's generator (``ihanoi.feedback.volume``) with ``residents`` who join up
+    to ``end``."""
+    from ihanoi.accounts.models import User
+    from ihanoi.feedback.volume import City, VolumeGenerator, residents_create
+    from ihanoi.feedback.volume.photos import photo_assets
+    from ihanoi.feedback.volume.residents import USER_COLUMNS, phones_in_use
+    from ihanoi.feedback.volume.sinks import Table, next_id
 
-    def finish(self) -> None:
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            for table in ("feedback_report", "feedback_reportevent"):
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-                    f"(SELECT max(id) FROM {table}))"
-                )
-                cursor.execute(f"ANALYZE {table}")
+    rng = random.Random(seed)
+    city = City.load(random.Random(f"{seed}:city"))
+    users = Table(User, USER_COLUMNS)
+    people = residents_create(
+        count=residents,
+        start=first,
+        end=end,
+        first_id=next_id(User),
+        taken_phones=phones_in_use(),
+        table=users,
+        rng=rng,
+    )
+    users.flush()
+    return VolumeGenerator(city, people, rng=rng, photos=photo_assets(seed))
 
 
 # --- The naive aggregate ---------------------------------------------------------------------
@@ -622,6 +272,8 @@ def measure(fn: Callable[[], object], rounds: int) -> float:
 def run(args: argparse.Namespace) -> None:
     from django.db import connection
 
+    from ihanoi.feedback.models import Category
+    from ihanoi.feedback.volume import tables_finish
     from ihanoi.lib.worktime import CITY_TZ
     from ihanoi.oversight import selectors
     from ihanoi.oversight.models import AgencyDay, DailyStat, Fact
@@ -636,15 +288,17 @@ def run(args: argparse.Namespace) -> None:
     residents = args.residents or max(1000, args.reports // 5)
 
     started = time.perf_counter()
-    city = City(rng, residents, end)
+    reference_data(rng, end)
+    generator = generator_for(args.seed, residents, first, end)
     _say(f"reference data and {residents:,} residents: {time.perf_counter() - started:.1f} s")
-    generator = Generator(city, rng)
     started = time.perf_counter()
-    generator.generate(args.reports, first, args.days, end)
-    generator.finish()
+    generator.generate(args.reports, first, end)
+    generator.flush()
+    tables_finish()
     generation = time.perf_counter() - started
+    counts = generator.counts()
     _say(
-        f"generated {generator.reports.rows:,} reports and {generator.events.rows:,} events "
+        f"generated {counts.reports:,} reports and {counts.events:,} events "
         f"over {args.days} days with COPY: {generation:.1f} s"
     )
 
@@ -662,21 +316,22 @@ def run(args: argparse.Namespace) -> None:
     # One more day of reports (the events of the last day of the span, plus the new day's),
     # folded in by the periodic run.
     day_reports = max(100, args.reports // args.days)
-    events_before = generator.events.rows
-    generator.generate(day_reports, end, 1, end + DAY)
-    generator.finish()
+    events_before = generator.counts().events
+    generator.generate(day_reports, end, end + DAY)
+    generator.close()
+    tables_finish()
     started = time.perf_counter()
     incremental = rollup_run()
     fold = time.perf_counter() - started
     _say(
         f"periodic run over one more day ({day_reports:,} reports, "
-        f"{generator.events.rows - events_before:,} events): {fold:.1f} s "
+        f"{generator.counts().events - events_before:,} events): {fold:.1f} s "
         f"({incremental.events:,} events folded in {incremental.batches} batches)"
     )
 
     month = Period.around(PeriodKind.MONTH, (end - 20 * DAY).date())
     start, stop = month.start, month.end
-    category = city.categories[0].pk
+    category = Category.objects.order_by("pk").values_list("pk", flat=True)[0]
     now = end + DAY
     cases: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
         (
@@ -733,6 +388,8 @@ def main() -> None:
     os.environ["DATABASE_URL"] = f"{server}/{database}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ihanoi.settings")
     os.environ.setdefault("TASKS_BACKEND", "dummy")
+    media = tempfile.mkdtemp(prefix="ihanoi-bench-media-")
+    os.environ["MEDIA_ROOT"] = media
     try:
         import django
 
@@ -752,6 +409,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
+        shutil.rmtree(media, ignore_errors=True)
         if not args.keep:
             _admin(server, f'DROP DATABASE IF EXISTS "{database}"')
 
