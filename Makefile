@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install demo demo-data serve test lint messages makemessages bench clean
+.PHONY: serve-prod scaleout-check load-test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,3 +49,21 @@ bench: install
 clean:
 	rm -rf var
 	find locale -name '*.mo' -delete
+
+# Production-like on this machine (docs/deploy.md): nginx in front of two gunicorn
+# instances, the RQ worker and the scheduler, on PostgreSQL (DATABASE_URL, default
+# ihanoi_prod on 127.0.0.1) and Redis; Ctrl-C stops everything. STACK_ARGS adds options of
+# deploy/stack.py up, e.g. STACK_ARGS="--instances 3 --workers 3".
+STACK_ARGS ?=
+serve-prod: install messages
+	$(BIN)/python deploy/stack.py up $(STACK_ARGS)
+
+# Two instances behind nginx share the work and keep no state of their own.
+scaleout-check: install messages
+	$(BIN)/python deploy/scaleout_check.py
+
+# Load tests of the main flows against a raw-database baseline, in one run.
+# LOAD_ARGS, e.g. LOAD_ARGS="--duration 60 --volume 1000000".
+LOAD_ARGS ?=
+load-test: install messages
+	$(BIN)/python bench/load/run.py $(LOAD_ARGS)

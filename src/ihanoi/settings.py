@@ -254,6 +254,11 @@ ACCOUNT_RATE_LIMITS = {
     "change_phone": "1/30s/key,5/h/key",
     "reauthenticate": "10/m/user",
 }
+# Behind a reverse proxy that overwrites this header with the client's address (nginx:
+# X-Real-IP, see deploy/nginx.conf.template), per-address rate limits count the client, not
+# the proxy. Never set it when clients can reach the application directly: they would choose
+# their own address.
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env_str("TRUSTED_CLIENT_IP_HEADER", "") or None
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "iHaNoi"
 

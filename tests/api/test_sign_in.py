@@ -343,3 +343,25 @@ def test_expired_codes_are_purged_a_day_later(db, anonymous):
         result = purge_login_codes.enqueue()
         assert result.return_value == 1
     assert list(LoginCode.objects.values_list("phone", flat=True)) == ["+84912345678"]
+
+
+def test_behind_the_proxy_the_limit_counts_the_client_not_the_proxy(db, anonymous, settings):
+    # nginx overwrites X-Real-IP with the client's address (deploy/nginx.conf.template);
+    # every request reaches the application from the proxy's own address.
+    settings.ALLAUTH_TRUSTED_CLIENT_IP_HEADER = "X-Real-IP"
+
+    def ask(number: int, client: str) -> int:
+        response = anonymous.client.post(
+            "/api/v1/auth/code",
+            {"phone": f"09123451{number:02d}"},
+            content_type="application/json",
+            REMOTE_ADDR="127.0.0.1",
+            headers={"X-Real-IP": client},
+        )
+        return response.status_code
+
+    with time_machine.travel(timezone.now(), tick=False):
+        assert [ask(n, "203.0.113.7") for n in range(20)] == [202] * 20
+        assert ask(20, "203.0.113.7") == 429
+        # Another resident behind the same proxy is not blocked by the first one's requests.
+        assert ask(21, "198.51.100.9") == 202

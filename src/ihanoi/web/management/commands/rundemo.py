@@ -36,6 +36,9 @@ class Command(BaseCommand):
                 str(options["workers"]),
                 "--access-logfile",
                 "-",
+                # One control socket per user by default: it would clash with another
+                # gunicorn of the same user (deploy/stack.py gives each instance its own).
+                "--no-control-socket",
             ],
             "worker": [sys.executable, "-m", "ihanoi.cli", "db_worker", "--queue-name", "*"],
             "scheduler": [sys.executable, "-m", "ihanoi.cli", "scheduler"],
