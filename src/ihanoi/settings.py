@@ -290,6 +290,9 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 # The site's public address, for links in e-mail and SMS (no trailing slash).
 IHANOI_SITE_URL = env_str("IHANOI_SITE_URL", "http://127.0.0.1:8000")
 IHANOI_RATING_WINDOW_DAYS = env_int("IHANOI_RATING_WINDOW_DAYS", 7, minimum=1)
+# How long the outbox sender's claim on a delivery lasts: a sender that dies leaves its row
+# to another after this. Longer than EMAIL_TIMEOUT (a send must end inside its lease).
+IHANOI_DELIVERY_LEASE_SECONDS = env_int("IHANOI_DELIVERY_LEASE_SECONDS", 300, minimum=5)
 
 # --- Languages and time -----------------------------------------------------------------------
 LANGUAGE_CODE = "vi"

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from ihanoi.accounts.services import user_delete_account
 from ihanoi.notifications.delivery import (
-    LEASE,
     MAX_ATTEMPTS,
     deliveries_run,
     delivery_claim,
+    lease,
     retry_delay,
 )
 from ihanoi.notifications.models import Delivery
@@ -127,10 +127,10 @@ def test_a_delivery_whose_sender_died_is_taken_over_after_its_lease(resident, ma
     # A sender claims the row and dies before sending.
     assert delivery_claim(delivery=sms_delivery(), now=now)
 
-    assert deliveries_run(now=now + LEASE - MINUTE).claimed == 0  # still its claim
+    assert deliveries_run(now=now + lease() - MINUTE).claimed == 0  # still its claim
     assert sms_sent_to(resident.phone) == []
 
-    assert deliveries_run(now=now + LEASE + MINUTE).sent == 1
+    assert deliveries_run(now=now + lease() + MINUTE).sent == 1
     delivery = sms_delivery()
     assert (delivery.status, delivery.attempts) == ("sent", 2)
     assert len(sms_sent_to(resident.phone)) == 1
@@ -142,7 +142,7 @@ def test_a_sender_that_died_on_the_last_attempt_leaves_a_failed_delivery(make_no
     Delivery.objects.update(attempts=MAX_ATTEMPTS - 1)
     assert delivery_claim(delivery=sms_delivery(), now=now)
 
-    stats = deliveries_run(now=now + LEASE + MINUTE)
+    stats = deliveries_run(now=now + lease() + MINUTE)
 
     assert (stats.failed, stats.sent) == (1, 0)
     assert sms_delivery().status == "failed"
@@ -162,7 +162,7 @@ def test_two_senders_cannot_claim_the_same_delivery(make_notification):
 
     delivery = sms_delivery()
     assert (delivery.status, delivery.attempts) == ("sending", 1)
-    assert delivery.claimed_until == now + LEASE
+    assert delivery.claimed_until == now + lease()
 
 
 def test_a_sender_that_overran_its_lease_does_not_overwrite_its_successor(make_notification):
@@ -173,7 +173,7 @@ def test_a_sender_that_overran_its_lease_does_not_overwrite_its_successor(make_n
     slow = sms_delivery()
     assert delivery_claim(delivery=slow, now=now)
     successor = sms_delivery()
-    assert delivery_claim(delivery=successor, now=now + LEASE + MINUTE)
+    assert delivery_claim(delivery=successor, now=now + lease() + MINUTE)
 
     assert _finish(slow, status=Delivery.Status.SENT, sent_at=now) is False
 
@@ -237,3 +237,55 @@ def test_the_command_refuses_a_limit_below_one():
 
     with pytest.raises(CommandError):
         call_command("deliver_notifications", "--limit", "0")
+
+
+def test_the_lease_is_a_setting(make_notification, settings):
+    settings.IHANOI_DELIVERY_LEASE_SECONDS = 20
+    make_notification(channels=["sms"])
+    now = timezone.now()
+    assert delivery_claim(delivery=sms_delivery(), now=now)
+    assert sms_delivery().claimed_until == now + datetime.timedelta(seconds=20)
+    # Taken over 20 s later, not after the default five minutes.
+    assert deliveries_run(now=now + datetime.timedelta(seconds=21)).sent == 1
+
+
+def test_every_attempt_at_a_delivery_carries_the_same_key(
+    resident, make_user, make_notification, settings, monkeypatch
+):
+    from ihanoi.accounts.sms import LocMemSMSBackend
+    from ihanoi.notifications import delivery as sender
+
+    settings.IHANOI_SITE_URL = "https://ihanoi.example.vn"
+    make_notification(channels=["sms", "email"])
+    now = timezone.now()
+
+    # The sender dies after the gateway took each message, before recording it as sent.
+    class Died(BaseException):
+        pass
+
+    def die(*_args, **_kwargs):
+        raise Died
+
+    with monkeypatch.context() as patch:
+        patch.setattr(sender, "_finish", die)
+        with pytest.raises(Died):
+            deliveries_run(now=now)
+    # After the lease another sender sends it again, with the same key.
+    deliveries_run(now=now + lease() + MINUTE)
+    deliveries_run(now=now + 2 * (lease() + MINUTE))
+
+    sms = Delivery.objects.get(channel="sms")
+    keys = [m.idempotency_key for m in LocMemSMSBackend.outbox if m.to == resident.phone]
+    assert keys == [f"ihanoi-delivery-{sms.pk}"] * 2
+    emails = emails_sent_to(resident.email)
+    email_delivery = Delivery.objects.get(channel="email")
+    assert [e.extra_headers["Message-ID"] for e in emails] == [
+        f"<ihanoi-delivery-{email_delivery.pk}@ihanoi.example.vn>"
+    ] * len(emails)
+    assert len(emails) >= 1
+    # Another delivery, another key.
+    other = make_user()
+    make_notification(recipient=other, channels=["sms"], dedupe_key="report-event:other")
+    deliveries_run(now=now + 30 * MINUTE)
+    other_keys = [m.idempotency_key for m in LocMemSMSBackend.outbox if m.to == other.phone]
+    assert len(other_keys) == 1 and other_keys[0] not in keys

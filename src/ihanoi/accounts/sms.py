@@ -18,6 +18,9 @@ logger = logging.getLogger(__name__)
 class SMSMessage:
     to: str
     body: str
+    # The same for every attempt at the same message: a gateway passes it to the provider's
+    # deduplication field, so that a resend after a crash is not delivered twice.
+    idempotency_key: str = ""
 
 
 class SMSBackend(Protocol):
@@ -41,9 +44,9 @@ class LocMemSMSBackend:
         self.outbox.append(message)
 
 
-def deliver_sms_now(*, to: str, body: str) -> None:
+def deliver_sms_now(*, to: str, body: str, idempotency_key: str = "") -> None:
     backend: SMSBackend = import_string(settings.SMS_BACKEND)()
-    backend.send(SMSMessage(to=to, body=body))
+    backend.send(SMSMessage(to=to, body=body, idempotency_key=idempotency_key))
     logger.info("sms sent to %s***", to[:-3])
 
 

@@ -16,8 +16,13 @@ while a channel is down (failed attempts are retried with exponential backoff, 1
 capped at 1 h, up to ``MAX_ATTEMPTS``; then the row is ``failed``, visible in the admin,
 where "retry now" puts it back). Exactly one successful send per delivery holds unless a
 sender stops between the gateway accepting the message and the row being marked ``sent``
-(crash, killed process, lost database connection, or a send that outlasts ``LEASE``): the
-row is then sent again after its lease, so the overall guarantee is at-least-once.
+(crash, killed process, lost database connection, or a send that outlasts the lease): the
+row is then sent again after its lease, so the sender's guarantee is at-least-once.
+
+Every attempt at a delivery carries the same key (``idempotency_key``): the SMS gateway
+passes it to the provider's deduplication field, and e-mail uses it as the ``Message-ID``,
+which mail stores deduplicate on. With a provider that honours it, a resend after such a
+stop reaches nobody twice: effectively once (docs/faults.md counts it under faults).
 """
 
 from __future__ import annotations
@@ -27,9 +32,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import get_connection, send_mail
+from django.core.mail import EmailMessage, get_connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -42,8 +48,6 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 FIRST_RETRY_DELAY = datetime.timedelta(minutes=1)
 MAX_RETRY_DELAY = datetime.timedelta(hours=1)
-# Longer than any single send may take (e-mail gets a timeout well inside it, below).
-LEASE = datetime.timedelta(minutes=5)
 EMAIL_TIMEOUT_SECONDS = 30
 DEFAULT_LIMIT = 100
 _ERROR_MAX_CHARS = 1000
@@ -97,7 +101,7 @@ def delivery_claim(*, delivery: Delivery, now: datetime.datetime) -> bool:
     """Claim ``delivery`` for one attempt, as read by the caller; False if another sender
     claimed it since (or it is no longer due). On success the in-memory row is updated."""
     attempts = delivery.attempts + 1
-    claimed_until = now + LEASE
+    claimed_until = now + lease()
     won = Delivery.objects.filter(_claimable(now), pk=delivery.pk, attempts=delivery.attempts)
     if won.update(status=Delivery.Status.SENDING, attempts=attempts, claimed_until=claimed_until):
         delivery.status = Delivery.Status.SENDING
@@ -136,6 +140,22 @@ def _expire_dead_claims(now: datetime.datetime) -> int:
     )
 
 
+def lease() -> datetime.timedelta:
+    """How long a claim lasts: longer than any single send may take (e-mail gets a timeout
+    well inside it, below). ``IHANOI_DELIVERY_LEASE_SECONDS``, 5 minutes by default."""
+    return datetime.timedelta(seconds=settings.IHANOI_DELIVERY_LEASE_SECONDS)
+
+
+def idempotency_key(delivery: Delivery) -> str:
+    """The same for every attempt at ``delivery``, different for every other delivery."""
+    return f"ihanoi-delivery-{delivery.pk}"
+
+
+def _message_id(key: str) -> str:
+    host = urlsplit(str(getattr(settings, "IHANOI_SITE_URL", "") or "")).hostname
+    return f"<{key}@{host or 'ihanoi.invalid'}>"
+
+
 def site_url(link: str) -> str:
     """The absolute address of a notification's link for e-mail and SMS; empty when the
     site's address is not configured (``IHANOI_SITE_URL``) or there is no link."""
@@ -155,19 +175,19 @@ def sms_text(notification: Notification) -> str:
     return " ".join(part for part in ("iHaNoi:", notification.title, url) if part)
 
 
-def _send(channel: str, address: str, notification: Notification) -> None:
+def _send(channel: str, address: str, notification: Notification, key: str) -> None:
     if channel == Channel.EMAIL:
         # A hung SMTP server must not outlast the lease (another sender would send again).
         timeout = settings.EMAIL_TIMEOUT or EMAIL_TIMEOUT_SECONDS
-        send_mail(
+        EmailMessage(
             subject=notification.title,
-            message=email_text(notification),
-            from_email=None,
-            recipient_list=[address],
+            body=email_text(notification),
+            to=[address],
             connection=get_connection(timeout=timeout),
-        )
+            headers={"Message-ID": _message_id(key)},
+        ).send()
     elif channel == Channel.SMS:
-        deliver_sms_now(to=address, body=sms_text(notification))
+        deliver_sms_now(to=address, body=sms_text(notification), idempotency_key=key)
     elif channel == Channel.PUSH:
         # WebPushUnavailable (no browser took it, maybe for a while) is a retryable failure.
         from ihanoi.web.push import send_web_push
@@ -192,7 +212,7 @@ def _attempt(delivery: Delivery, clock: Callable[[], datetime.datetime]) -> str:
         )
         return Delivery.Status.SKIPPED
     try:
-        _send(delivery.channel, address, notification)
+        _send(delivery.channel, address, notification, idempotency_key(delivery))
     except Exception as error:  # any gateway failure: record it and retry later
         error_text = f"{type(error).__name__}: {error}"[:_ERROR_MAX_CHARS]
         logger.warning(

@@ -1,0 +1,181 @@
+"""Recording SMS and e-mail backends for the fault test: the "provider" end of the outbox.
+
+Every send is one JSON line appended to the file named by ``IHANOI_FAULT_SINK``, written with
+a single ``write()`` on a descriptor opened with ``O_APPEND``: a process killed right after
+the call has still "handed the message to the provider", and a killed process cannot leave
+half a line. The file lives outside the application's database and survives every fault the
+test injects (process kills, database restarts).
+
+The backends' interfaces carry no delivery id (``SMSMessage`` has ``to`` and ``body``; an
+e-mail has subject, body and recipients), so the record takes it from the sender's stack:
+the nearest frame with a ``delivery`` local that is a ``notifications.Delivery`` (the
+sender's ``_attempt``). Beside it goes the key a provider would deduplicate on: the one the
+application passed (an ``idempotency_key`` attribute of the SMS message, an
+``Idempotency-Key`` or ``Message-ID`` header of the e-mail), or else
+``ihanoi-delivery-<id>``, derived here. The text is recorded too, so that the checker can
+confirm that each record really is the message of the delivery it names.
+
+Point the application at them with
+``SMS_BACKEND=bench.fault.sink.RecordingSMSBackend`` and
+``EMAIL_BACKEND=bench.fault.sink.RecordingEmailBackend`` (the project root on PYTHONPATH).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.message import EmailMessage
+
+SINK_ENV = "IHANOI_FAULT_SINK"
+# Probability that the sending process is SIGKILLed right after a send was recorded: the
+# sender dies between the provider accepting a message and the outbox row being marked.
+CRASH_AFTER_SEND_ENV = "IHANOI_FAULT_CRASH_AFTER_SEND"
+# The same for a gunicorn worker after a submission committed (``bench/fault/wsgi.py``).
+CRASH_AFTER_COMMIT_ENV = "IHANOI_FAULT_CRASH_AFTER_COMMIT"
+# Probability that the "provider" refuses a message (an exception instead of a record): the
+# sender's retry with backoff (1 min, 2, 4 …) must still get it through.
+PROVIDER_ERRORS_ENV = "IHANOI_FAULT_PROVIDER_ERRORS"
+# Where the processes note the faults they inject on themselves (JSON lines).
+EVENTS_ENV = "IHANOI_FAULT_EVENTS"
+# A file whose existence turns those in-process faults off (the load phase is over).
+FAULTS_OFF_ENV = "IHANOI_FAULT_OFF"
+_STACK_DEPTH = 40
+
+
+def _sink_path() -> str:
+    path = os.environ.get(SINK_ENV, "")
+    if not path:
+        raise RuntimeError(f"{SINK_ENV} is not set: the recording backends need a file.")
+    return path
+
+
+def _sending_delivery() -> tuple[int | None, int | None]:
+    """(id, attempt) of the ``Delivery`` being sent by a frame up the stack, if any."""
+    from ihanoi.notifications.models import Delivery
+
+    frame: FrameType | None = sys._getframe(1)
+    for _level in range(_STACK_DEPTH):
+        if frame is None:
+            break
+        candidate = frame.f_locals.get("delivery")
+        if isinstance(candidate, Delivery):
+            return candidate.pk, candidate.attempts
+        frame = frame.f_back
+    return None, None
+
+
+def append_line(path: str, record: dict[str, Any]) -> None:
+    """One JSON line, one ``write()`` on an ``O_APPEND`` descriptor: atomic for our sizes."""
+    line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def crash_now(probability_env: str, kind: str, **details: Any) -> None:
+    """SIGKILL this process with the probability named by ``probability_env``, noting it in
+    the events file first."""
+    probability = float(os.environ.get(probability_env, "0") or 0)
+    if probability <= 0 or random.random() >= probability:
+        return
+    if os.path.exists(os.environ.get(FAULTS_OFF_ENV, "") or "/nonexistent"):
+        return
+    events = os.environ.get(EVENTS_ENV, "")
+    if events:
+        append_line(events, {"kind": kind, "t": time.time(), "killed": [os.getpid()], **details})
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class ProviderRefused(Exception):
+    """The recording provider's stand-in for a gateway error (HTTP 503, SMTP 4xx)."""
+
+
+def _refuse_now() -> bool:
+    probability = float(os.environ.get(PROVIDER_ERRORS_ENV, "0") or 0)
+    if probability <= 0 or random.random() >= probability:
+        return False
+    return not os.path.exists(os.environ.get(FAULTS_OFF_ENV, "") or "/nonexistent")
+
+
+def record_send(*, channel: str, to: str, text: str, app_key: str = "") -> dict[str, Any]:
+    """Append one send to the sink file; returns the record.
+
+    ``app_key`` is the idempotency key the application handed over with the message, if it
+    did; otherwise the key is derived here from the delivery id found on the stack, which is
+    what the application would pass under the change proposed in docs/faults.md."""
+    delivery_id, attempt = _sending_delivery()
+    if _refuse_now():
+        events = os.environ.get(EVENTS_ENV, "")
+        if events:
+            append_line(
+                events, {"kind": "provider-error", "t": time.time(), "delivery": delivery_id}
+            )
+        raise ProviderRefused(f"the provider refused delivery {delivery_id} (fault test)")
+    derived = f"ihanoi-delivery-{delivery_id}" if delivery_id is not None else None
+    record = {
+        "t": time.time(),
+        "pid": os.getpid(),
+        "ppid": os.getppid(),
+        "channel": channel,
+        "delivery": delivery_id,
+        "attempt": attempt,
+        # What a provider that deduplicates would key on (see docs/faults.md).
+        "key": app_key or derived,
+        "key_source": "app" if app_key else "stack",
+        "to": to,
+        "text": text,
+    }
+    append_line(_sink_path(), record)
+    crash_now(CRASH_AFTER_SEND_ENV, "crash-after-send", delivery=delivery_id)
+    return record
+
+
+def read_sink(path: str | Path) -> Iterator[dict[str, Any]]:
+    """The records of a sink file, in the order they were written."""
+    try:
+        handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return
+    with handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+class RecordingSMSBackend:
+    """``SMS_BACKEND``: records instead of sending."""
+
+    def send(self, message: Any) -> None:
+        key = str(getattr(message, "idempotency_key", "") or "")
+        record_send(channel="sms", to=message.to, text=message.body, app_key=key)
+
+
+class RecordingEmailBackend(BaseEmailBackend):
+    """``EMAIL_BACKEND``: records instead of sending (one record per recipient)."""
+
+    def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
+        # ``timeout`` and the SMTP settings mean nothing here.
+        super().__init__(fail_silently=fail_silently)
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        sent = 0
+        for message in email_messages:
+            text = f"{message.subject}\n\n{message.body}"
+            headers = message.extra_headers or {}
+            key = str(headers.get("Idempotency-Key") or headers.get("Message-ID") or "")
+            for address in message.recipients():
+                record_send(channel="email", to=address, text=text, app_key=key)
+            sent += 1
+        return sent

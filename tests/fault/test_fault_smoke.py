@@ -1,0 +1,88 @@
+"""Faults under load, short: ``bench/fault/fault_test.py`` for 20 seconds (every fault kind
+at least once), then its counts must show nothing lost and nothing duplicated.
+
+Opt-in (``IHANOI_FAULT_TEST=1``): it starts its own PostgreSQL 15 cluster (as user postgres
+when run as root), gunicorn, RQ workers and the scheduler, empties Redis database 7 and takes
+a minute or two. ``IHANOI_FAULT_DURATION`` changes the 20 seconds; docs/faults.md explains
+the counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "bench" / "fault" / "fault_test.py"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        os.environ.get("IHANOI_FAULT_TEST") != "1",
+        reason="fault test under load: set IHANOI_FAULT_TEST=1 (see docs/faults.md)",
+    ),
+]
+
+
+def test_faults_under_load_lose_and_duplicate_nothing(tmp_path):
+    counts_file = tmp_path / "counts.json"
+    command = [
+        sys.executable,
+        str(SCRIPT),
+        "--duration",
+        os.environ.get("IHANOI_FAULT_DURATION", "20"),
+        "--drain",
+        "45",
+        "--settle",
+        "150",
+        # Beside the bench's defaults (18100, 18150), so that the two can be told apart.
+        "--port",
+        "18110",
+        "--pg-port",
+        "18160",
+        "--json",
+        str(counts_file),
+    ]
+    result = subprocess.run(  # noqa: S603 - our own interpreter and script
+        command, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False
+    )
+    output = result.stdout[-6000:] + result.stderr[-3000:]
+    assert counts_file.exists(), output
+    counts = json.loads(counts_file.read_text())
+
+    # Every fault kind was injected; the load got through.
+    assert set(counts["faults"]) >= {
+        "web-worker",
+        "web-master",
+        "web-all",
+        "task-worker",
+        "task-horse",
+        "pg-fast",
+        "pg-immediate",
+    }, output
+    assert counts["acknowledged"] > 0, output
+    # Reports: one per acknowledged client_key, none that nobody sent, each with its outbox.
+    assert counts["unacknowledged"] == 0, output
+    assert counts["rejected_4xx"] == 0, output
+    assert counts["acked_exactly_one"] == counts["acknowledged"], output
+    assert counts["acked_missing"] == 0, output
+    assert counts["keys_with_duplicate_reports"] == 0, output
+    assert counts["acked_wrong_report"] == 0, output
+    assert counts["reports_never_sent"] == 0, output
+    assert counts["reports_missing_outbox_rows"] == 0, output
+    # Notifications: the outbox settled, and each delivery reached the recipient exactly
+    # once: counted per send while the application passes no idempotency key, per key once
+    # every send carries one (docs/faults.md).
+    assert counts["settled"], output
+    assert counts["deliveries"] > 0, output
+    assert counts["sink_text_mismatch"] == 0, output
+    assert counts["sink_unknown_delivery"] == 0, output
+    assert counts["sink_without_delivery_id"] == 0, output
+    assert counts["lost"] == 0, output
+    assert counts["duplicated_effective"] == 0, output
+    assert result.returncode == 0, output
