@@ -28,7 +28,9 @@ from ihanoi.feedback import selectors as feedback_selectors
 from ihanoi.feedback import services as feedback_services
 from ihanoi.feedback.catalogue import active_categories
 from ihanoi.feedback.models import Category, Channel, Report, ReportPhoto
+from ihanoi.feedback.ordering import NEWEST
 from ihanoi.feedback.photos import prepare_uploads
+from ihanoi.lib import keyset
 from ihanoi.notifications import selectors as notification_selectors
 from ihanoi.notifications import services as notification_services
 
@@ -87,6 +89,8 @@ The mobile app's API of iHaNoi, Hanoi's citizen feedback platform.
 Sign in with a one-time code sent by SMS (`POST /auth/code`, then `POST /auth/token`), then
 send `Authorization: Bearer <token>`. Send `Accept-Language: vi` (default) or `en`.
 Every error has one shape: `{"error": {"code", "message", "fields"}}`.
+Lists answer with a `next` cursor: send it as `cursor` to get the following page (each page
+costs the same however deep; `page` numbers still work for older apps).
 """
 
 api = IHaNoiAPI(
@@ -200,10 +204,6 @@ def revoke_device(
     return Status(204, None)
 
 
-def _page(page: int, page_size: int) -> tuple[int, int]:
-    return (page - 1) * page_size, page * page_size
-
-
 def _with_photos(reports: Any) -> Any:
     """Prefetch each report's visible photos (for the thumbnails of a list)."""
     return reports.prefetch_related(
@@ -215,25 +215,48 @@ def _with_photos(reports: Any) -> Any:
     )
 
 
+# Paging of the lists (docs/api.md, "Lists and paging").
+PAGE_QUERY = Query(
+    None,
+    ge=1,
+    le=100_000,
+    description="Page number from 1 (older apps). Prefer `cursor`: a deep page costs more.",
+)
+CURSOR_QUERY = Query(
+    None,
+    min_length=1,
+    max_length=keyset.MAX_CURSOR_LENGTH,
+    description="The `next` of the page before; leave out for the first page.",
+)
+
+
+def _list_out(page: selectors.ListPage, items: list[Any], page_size: int) -> dict[str, Any]:
+    return {
+        "items": items,
+        "count": page.count,
+        "page": page.page,
+        "page_size": page_size,
+        "has_next": page.has_next,
+        "next": page.next,
+    }
+
+
 @me_router.get("/reports", response={200: ReportPageOut, **errors_for(400, 401)})
 def my_reports(
     request: HttpRequest,
-    page: int = Query(1, ge=1, le=100_000),
+    page: int | None = PAGE_QUERY,
     page_size: int = Query(20, ge=1, le=PAGE_SIZE_MAX),
+    cursor: str | None = CURSOR_QUERY,
 ) -> dict[str, Any]:
-    """The reports this person sent, the newest first."""
+    """The reports this person sent, the newest first: by `cursor` (each page costs the
+    same) or by `page` number."""
     user, _device = signed_in(request)
-    reports = feedback_selectors.reports_of(user)
-    start, end = _page(page, page_size)
-    count = reports.count()
-    items = list(_with_photos(reports)[start:end])
-    return {
-        "items": [presenters.report_summary_out(request, r, r.visible_photos) for r in items],
-        "count": count,
-        "page": page,
-        "page_size": page_size,
-        "has_next": end < count,
-    }
+    reports = feedback_selectors.reports_of(user).only(*selectors.SUMMARY_FIELDS)
+    found = selectors.list_page(
+        _with_photos(reports), NEWEST, page_size=page_size, page=page, cursor=cursor
+    )
+    items = [presenters.report_summary_out(request, r, r.visible_photos) for r in found.items]
+    return _list_out(found, items, page_size)
 
 
 # --- Catalogue ------------------------------------------------------------------------------
@@ -416,25 +439,23 @@ notifications_router = Router(tags=["notifications"])
 @notifications_router.get("", response={200: NotificationPageOut, **errors_for(400, 401)})
 def notifications(
     request: HttpRequest,
-    page: int = Query(1, ge=1, le=100_000),
+    page: int | None = PAGE_QUERY,
     page_size: int = Query(20, ge=1, le=PAGE_SIZE_MAX),
     unread_only: bool = Query(False),
+    cursor: str | None = CURSOR_QUERY,
 ) -> dict[str, Any]:
-    """The inbox, the newest first."""
+    """The inbox, the newest first: by `cursor` (each page costs the same) or by `page`."""
     user, _device = signed_in(request)
     inbox = notification_selectors.inbox(user)
     if unread_only:
         inbox = inbox.filter(read_at__isnull=True)
-    start, end = _page(page, page_size)
-    count = inbox.count()
-    return {
-        "items": [presenters.notification_out(request, n) for n in inbox[start:end]],
-        "count": count,
-        "unread": notification_selectors.unread_count(user),
-        "page": page,
-        "page_size": page_size,
-        "has_next": end < count,
-    }
+    found = selectors.list_page(
+        inbox, selectors.NOTIFICATIONS, page_size=page_size, page=page, cursor=cursor
+    )
+    items = [presenters.notification_out(request, n) for n in found.items]
+    out = _list_out(found, items, page_size)
+    out["unread"] = notification_selectors.unread_count(user)
+    return out
 
 
 @notifications_router.post(

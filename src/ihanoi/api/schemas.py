@@ -194,12 +194,24 @@ class ReportOut(ReportSummaryOut):
     rating_comment: str | None = None
 
 
+# Paging (docs/api.md, "Lists and paging"): by cursor, or by page number for older apps.
+COUNT_DESCRIPTION = (
+    "How many there are in all: given when paging by page number; null on a page asked for "
+    "by cursor, which does not count again"
+)
+PAGE_DESCRIPTION = "The page number asked for; null on a page asked for by cursor"
+NEXT_DESCRIPTION = (
+    "The cursor of the next page: send it as `cursor` to get that page; null on the last page"
+)
+
+
 class ReportPageOut(Schema):
     items: list[ReportSummaryOut]
-    count: int
-    page: int
+    count: int | None = Field(description=COUNT_DESCRIPTION)
+    page: int | None = Field(description=PAGE_DESCRIPTION)
     page_size: int
     has_next: bool
+    next: str | None = Field(description=NEXT_DESCRIPTION)
 
 
 class RatingIn(Schema):
@@ -233,11 +245,12 @@ class NotificationOut(Schema):
 
 class NotificationPageOut(Schema):
     items: list[NotificationOut]
-    count: int
+    count: int | None = Field(description=COUNT_DESCRIPTION)
     unread: int
-    page: int
+    page: int | None = Field(description=PAGE_DESCRIPTION)
     page_size: int
     has_next: bool
+    next: str | None = Field(description=NEXT_DESCRIPTION)
 
 
 class ReadAllOut(Schema):

@@ -18,6 +18,8 @@ from django.utils.translation import gettext_lazy as _
 from ihanoi.agencies.models import Agency
 from ihanoi.places.models import AdministrativeUnit
 
+from .ordering import LIST_INDEXES
+
 # H3 resolution of ``Report.h3_cell``: ~0.1 km² cells, for "nearby" and heat maps.
 H3_RESOLUTION = 9
 
@@ -273,11 +275,10 @@ class Report(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["agency", "status"], name="report_agency_status"),
             models.Index(fields=["status", "accept_due_at"], name="report_accept_due"),
             models.Index(fields=["status", "resolve_due_at"], name="report_resolve_due"),
             models.Index(fields=["category", "h3_cell", "status"], name="report_nearby"),
-            models.Index(fields=["reporter", "-submitted_at"], name="report_by_reporter"),
+            *LIST_INDEXES,
         ]
 
     def __str__(self) -> str:

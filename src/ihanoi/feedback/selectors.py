@@ -1,4 +1,9 @@
-"""Reads on reports: inboxes, the resident's list, public lists, nearby, timelines."""
+"""Reads on reports: inboxes, the resident's list, public lists, nearby, timelines.
+
+The long lists page by key (``ihanoi.lib.keyset``) in the orders of ``ordering.py``, whose
+indexes make every page a seek; their rows load only the columns the pages show (a ward's
+boundary, a GeoJSON polygon, never comes along with its name).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ihanoi.accounts.models import User
+from ihanoi.lib import keyset
 
 from . import deadlines
 from .models import (
@@ -20,12 +26,43 @@ from .models import (
     ReportEvent,
     ResponseTemplate,
     Status,
-    running_deadline_before,
 )
+from .ordering import MOST_URGENT, NEWEST, OLDEST, WITH_DEADLINE, deadline_rank, running_due
 from .permissions import StaffScope
 
 NEARBY_DAYS = 30
 NEARBY_RING = 1  # the cell and its neighbours: ~300 m around the point at resolution 9
+
+
+# What a row of the lists shows (feedback/_report_row.html): the rest stays in the table.
+ROW_FIELDS = (
+    "public_id",
+    "title",
+    "status",
+    "submitted_at",
+    "category__name",
+    "category__name_en",
+    "ward__name",
+)
+INBOX_FIELDS = (
+    "title",
+    "status",
+    "severity",
+    "info_requested",
+    "submitted_at",
+    "accept_due_at",
+    "resolve_due_at",
+    "category__name",
+    "category__name_en",
+    "ward__name",
+    "agency__name",
+    "assignee__full_name",
+    "assignee__email",
+    "assignee__phone",
+    "assignee__anonymised_at",
+)
+
+SORTS = ("urgent", "newest", "oldest")
 
 
 @dataclass(frozen=True)
@@ -36,6 +73,21 @@ class InboxFilters:
     severity: str = ""
     due: str = ""  # "", "overdue", "soon"
     queue: str = ""  # hub: "triage" (waiting for the hub), "review" (not satisfied)
+    sort: str = "urgent"  # one of SORTS
+
+
+def inbox_ordering(filters: InboxFilters) -> keyset.Ordering:
+    """The order of an inbox. "Most urgent" is the running deadline's order where the
+    filters let a deadline run; where none can (triage, review, a status without one) it is
+    the oldest first, which is what it would be anyway and what a plain index serves."""
+    if filters.sort == "newest":
+        return NEWEST
+    if filters.sort == "oldest":
+        return OLDEST
+    no_deadline = filters.queue in ("triage", "review") or (
+        filters.status and filters.status not in WITH_DEADLINE
+    )
+    return OLDEST if no_deadline else MOST_URGENT
 
 
 def staff_reports(scope: StaffScope) -> QuerySet[Report]:
@@ -49,8 +101,13 @@ def staff_reports(scope: StaffScope) -> QuerySet[Report]:
 def staff_inbox(
     scope: StaffScope, filters: InboxFilters, *, now: datetime.datetime | None = None
 ) -> QuerySet[Report]:
+    """The reports of an inbox, unordered: ``inbox_ordering`` pages them."""
     now = now or timezone.now()
-    reports = staff_reports(scope).select_related("category", "ward", "agency", "assignee")
+    reports = (
+        staff_reports(scope)
+        .select_related("category", "ward", "agency", "assignee")
+        .only(*INBOX_FIELDS)
+    )
     if filters.queue == "triage":
         reports = reports.filter(status=Status.SUBMITTED)
     elif filters.queue == "review":
@@ -65,31 +122,57 @@ def staff_inbox(
         reports = reports.filter(ward__code=filters.ward)
     if filters.severity:
         reports = reports.filter(severity=filters.severity)
-    if filters.due == "overdue":
-        reports = reports.filter(running_deadline_before(now))
-    elif filters.due == "soon":
-        reports = reports.filter(
-            running_deadline_before(deadlines.due_soon_threshold(now))
-        ).exclude(running_deadline_before(now))
-    # Most urgent first: the running deadline, then the oldest.
-    return reports.order_by("accept_due_at", "resolve_due_at", "submitted_at", "pk")
+    if filters.due in ("overdue", "soon"):
+        # ``running_deadline_before`` as a range of the most-urgent key, which its index
+        # reads directly (the "due soon" rows lie past every overdue one in that order).
+        # The two agree because the services keep the running deadline set on every
+        # assigned or in-progress report; test_list_pages checks them against each other.
+        threshold = now if filters.due == "overdue" else deadlines.due_soon_threshold(now)
+        reports = reports.alias(due_rank=deadline_rank(), due_key=running_due()).filter(
+            due_rank=0, due_key__lt=threshold
+        )
+        if filters.due == "soon":
+            reports = reports.filter(due_key__gte=now)
+    return reports
+
+
+def inbox_count(reports: QuerySet[Report], *, cap: int) -> int:
+    """How many reports an inbox holds, counted up to ``cap`` + 1 at most: "more than
+    ``cap``" is all a page needs to say, and a full count of a city's open reports is not."""
+    return reports.order_by().values("pk")[: cap + 1].count()
 
 
 def reports_of(user: User) -> QuerySet[Report]:
+    """``user``'s reports, newest first (``NEWEST``), with what a list row shows."""
     return (
         Report.objects.filter(reporter=user)
-        .select_related("category", "ward", "agency")
-        .order_by("-submitted_at", "-pk")
+        .select_related("category", "ward")
+        .only(*ROW_FIELDS)
+        .order_by(*NEWEST.order_by())
     )
 
 
+def public_list(*, category_id: int | None = None) -> QuerySet[Report]:
+    """The public list's rows (``public_reports``, one category or all), newest first; the
+    category by id, so that the category's index can serve the order."""
+    reports = public_reports().select_related(None).select_related("category", "ward")
+    if category_id is not None:
+        reports = reports.filter(category_id=category_id)
+    return reports.only(*ROW_FIELDS).order_by(*NEWEST.order_by())
+
+
+def public_rule() -> Q:
+    """What anyone may see: published, of a public category, not rejected (a merged
+    duplicate is rejected)."""
+    return Q(is_published=True, category__is_public=True) & ~Q(status=Status.REJECTED)
+
+
 def public_reports() -> QuerySet[Report]:
-    """Reports anyone may see: published, of a public category, not a merged duplicate."""
+    """Reports anyone may see (``public_rule``), newest first."""
     return (
-        Report.objects.filter(is_published=True, category__is_public=True)
-        .exclude(status=Status.REJECTED)
+        Report.objects.filter(public_rule())
         .select_related("category", "ward", "agency")
-        .order_by("-submitted_at", "-pk")
+        .order_by(*NEWEST.order_by())
     )
 
 

@@ -9,7 +9,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from ihanoi.accounts.models import User
 from ihanoi.accounts.permissions import staff_required
 from ihanoi.agencies.models import Agency, Membership
+from ihanoi.lib import keyset
 
 from . import selectors, services
 from .forms import (
@@ -38,13 +38,15 @@ from .forms import (
     ResolveForm,
     TransferForm,
 )
-from .models import Category, EventKind, RejectionReason, Report, ReportEvent, Severity, Status
+from .models import EventKind, RejectionReason, Report, ReportEvent, Severity, Status
 from .permissions import StaffScope, can_act, can_see_reporter, can_view_as_staff, scope_of
 from .photos import prepare_uploads
-from .views import apply_errors, category_label
+from .views import apply_errors, category_choices, code_param, page_cursor
 
 E = EventKind
 PAGE_SIZE = 30
+# The inbox says how many reports it holds up to this many; past it, "more than".
+COUNT_CAP = 1000
 
 
 def _scope(request: HttpRequest) -> StaffScope:
@@ -275,28 +277,42 @@ def inbox(request: HttpRequest) -> HttpResponse:
     get = request.GET
     filters = selectors.InboxFilters(
         status=get.get("status", "") if get.get("status", "") in Status.values else "",
-        category=get.get("category", "")[:40],
-        ward=get.get("ward", "")[:10],
+        category=code_param(request, "category", limit=40),
+        ward=code_param(request, "ward", limit=10),
         severity=get.get("severity", "") if get.get("severity", "") in Severity.values else "",
         due=get.get("due", "") if get.get("due", "") in ("overdue", "soon") else "",
         queue=get.get("queue", "") if get.get("queue", "") in ("triage", "review") else "",
+        sort=get.get("sort", "") if get.get("sort", "") in selectors.SORTS else "urgent",
     )
-    reports = selectors.staff_inbox(scope, filters)
-    page = Paginator(reports, PAGE_SIZE).get_page(get.get("page"))
-    categories = [(c.code, category_label(c)) for c in Category.objects.filter(is_active=True)]
+    now = timezone.now()
+    reports = selectors.staff_inbox(scope, filters, now=now)
+    ordering = selectors.inbox_ordering(filters)
+    # A cursor that does not decode, or belongs to another sort, shows the first page.
+    page = keyset.paginate(reports, ordering, size=PAGE_SIZE, cursor=page_cursor(request, ordering))
     return render(
         request,
         "feedback/staff_inbox.html",
         {
-            "page_obj": page,
+            "page": page,
+            "count": selectors.inbox_count(reports, cap=COUNT_CAP),
+            "count_cap": COUNT_CAP,
             "filters": filters,
             "scope": scope,
-            "now": timezone.now(),
-            "categories": categories,
+            "now": now,
+            "categories": category_choices(),
             "statuses": Status.choices,
             "severities": Severity.choices,
+            "sorts": SORT_LABELS,
+            "newest_first": filters.sort == "newest",
         },
     )
+
+
+SORT_LABELS = (
+    ("urgent", gettext_lazy("Most urgent first")),
+    ("newest", gettext_lazy("Newest first")),
+    ("oldest", gettext_lazy("Oldest first")),
+)
 
 
 def _staff_report(request: HttpRequest, pk: int) -> tuple[Report, StaffScope]:

@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,11 +15,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ihanoi.accounts.models import User
+from ihanoi.lib import keyset
 
 from . import selectors, services
 from .catalogue import active_categories
 from .forms import RatingForm, ReplyForm, ReportForm
 from .models import Category, Report, Status
+from .ordering import NEWEST
 from .photos import prepare_uploads
 
 PAGE_SIZE = 20
@@ -35,8 +36,13 @@ def category_label(category: Category) -> str:
     return category.name_en if get_language() == "en" and category.name_en else category.name
 
 
-def _category_choices() -> list[tuple[str, str]]:
-    return [(c.code, category_label(c)) for c in active_categories()]
+def category_choices(*, public_only: bool = False) -> list[tuple[str, str]]:
+    """A category filter's choices, in one query (no questions: only names are shown)."""
+    categories = Category.objects.filter(is_active=True)
+    if public_only:
+        categories = categories.filter(is_public=True)
+    ordered = categories.order_by("group__position", "position").only("code", "name", "name_en")
+    return [(c.code, category_label(c)) for c in ordered]
 
 
 def apply_errors(form: Any, error: ValidationError) -> None:
@@ -49,6 +55,25 @@ def apply_errors(form: Any, error: ValidationError) -> None:
         target = field if field in form.fields else None
         for message in messages_:
             form.add_error(target, message)
+
+
+def code_param(request: HttpRequest, name: str, *, limit: int) -> str:
+    """A code filter from the address (a category, a ward): at most ``limit`` characters,
+    without NUL, which no database text column takes."""
+    return request.GET.get(name, "").replace("\x00", "")[:limit]
+
+
+def page_cursor(request: HttpRequest, ordering: keyset.Ordering) -> keyset.Cursor | None:
+    """The ``cursor`` of an HTML list's link. One that does not decode (mistyped, cut,
+    from another sort) shows the first page, as a page number past the end used to: a
+    person following a stale link gets a list, not an error."""
+    raw = request.GET.get("cursor", "")
+    if not raw:
+        return None
+    try:
+        return keyset.decode(ordering, raw)
+    except keyset.InvalidCursor:
+        return None
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -222,10 +247,13 @@ def public_map(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def public_map_data(request: HttpRequest) -> JsonResponse:
-    """The latest public reports as points (no personal data): at most MAP_LIMIT."""
-    rows = selectors.public_reports().values_list(
-        "public_id", "title", "status", "lat", "lon", "category__name"
-    )[:MAP_LIMIT]
+    """The latest public reports as points (no personal data): at most MAP_LIMIT, in one
+    query of the columns shown, in the order of the public list's index."""
+    rows = (
+        selectors.public_reports()
+        .order_by(*NEWEST.order_by())
+        .values_list("public_id", "title", "status", "lat", "lon", "category__name")[:MAP_LIMIT]
+    )
     statuses = dict(Status.choices)
     points = [
         {
@@ -244,23 +272,34 @@ def public_map_data(request: HttpRequest) -> JsonResponse:
 @login_required
 @require_GET
 def my_reports(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.reports_of(_user(request)), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    page = keyset.paginate(
+        selectors.reports_of(_user(request)),
+        NEWEST,
+        size=PAGE_SIZE,
+        cursor=page_cursor(request, NEWEST),
     )
-    return render(request, "feedback/my_reports.html", {"page_obj": page})
+    return render(request, "feedback/my_reports.html", {"page": page})
 
 
 @require_GET
 def public_list(request: HttpRequest) -> HttpResponse:
-    reports = selectors.public_reports()
-    category = request.GET.get("category", "")
+    category = code_param(request, "category", limit=40)
+    category_id = None
     if category:
-        reports = reports.filter(category__code=category)
-    page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
+        found = Category.objects.filter(code=category, is_public=True)
+        category_id = found.values_list("pk", flat=True).first()
+        if category_id is None:
+            category = ""  # no such public category: the whole list, as if none was chosen
+    page = keyset.paginate(
+        selectors.public_list(category_id=category_id),
+        NEWEST,
+        size=PAGE_SIZE,
+        cursor=page_cursor(request, NEWEST),
+    )
     return render(
         request,
         "feedback/public_list.html",
-        {"page_obj": page, "categories": _category_choices(), "category": category},
+        {"page": page, "categories": category_choices(public_only=True), "category": category},
     )
 
 

@@ -54,6 +54,8 @@ class Notification(models.Model):
         indexes = [
             # The inbox page, the unread badge and "mark all as read".
             models.Index(fields=["recipient", "read_at", "created_at"], name="notification_inbox"),
+            # A person's whole list, newest first (the inbox page and the API), as a seek.
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_list"),
         ]
 
     def __str__(self) -> str:

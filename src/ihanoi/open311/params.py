@@ -20,6 +20,8 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ihanoi.lib import keyset
+
 # GET requests: "a span of 90 days or first 1000 requests returned, whichever is smallest".
 WINDOW_DAYS = 90
 DEFAULT_LIMIT = 1000
@@ -211,7 +213,8 @@ class Page:
 
 
 def page_param(params: Params) -> Page:
-    """The pagination extension: ``page`` from 1, ``page_size`` up to the spec's 1000."""
+    """The pagination extension: ``page`` from 1, ``page_size`` up to the spec's 1000 (also
+    the size of a page asked for with ``after``)."""
     errors: dict[str, list[str]] = {}
     numbers: dict[str, int] = {}
     for name, default in (("page", 1), ("page_size", DEFAULT_LIMIT)):
@@ -230,6 +233,31 @@ def page_param(params: Params) -> Page:
     if errors:
         raise ValidationError(errors)
     return Page(number=numbers["page"], size=min(numbers["page_size"], DEFAULT_LIMIT))
+
+
+def after_param(params: Params, ordering: keyset.Ordering) -> keyset.Cursor | None:
+    """``after``: the cursor of the ``Link: rel="next"`` header of the page before (our
+    extension; it pages by key, so that a deep page costs what the first one costs).
+    ``page`` numbers still work; the two together are refused, as is a cursor that is not
+    one of ours."""
+    raw = params.get("after")
+    if raw is None:
+        return None
+    if params.get("page") is not None:
+        raise ValidationError(
+            {
+                "after": [
+                    _("Send either %(one)s or %(other)s, not both.")
+                    % {"one": "page", "other": "after"}
+                ]
+            }
+        )
+    try:
+        return keyset.decode(ordering, raw)
+    except keyset.InvalidCursor:
+        raise ValidationError(
+            {"after": [_("This cursor is not valid: start again from the first page.")]}
+        ) from None
 
 
 def choice_values(params: Params, name: str, allowed: Sequence[str]) -> list[str]:

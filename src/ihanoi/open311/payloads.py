@@ -19,6 +19,7 @@ rejected       closed  DUPLICATE (merged, or rejected as a repeat),
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -37,7 +38,7 @@ from ihanoi.feedback.models import (
 )
 
 from .params import w3c
-from .selectors import Media, last_event_time
+from .selectors import Media
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 LIST_TYPES = (Question.Datatype.SINGLE, Question.Datatype.MULTI)
@@ -144,44 +145,88 @@ def _agency_name(agency: Agency | None) -> str | None:
     return localised(agency.name, agency.name_en) if agency else None
 
 
-def _status_notes(report: Report) -> str | None:
-    if report.status == Status.REJECTED:
-        note = getattr(report, "rejection_note", None)
-        return note or str(Status(report.status).label)
-    if report.status in (Status.RESOLVED, Status.CLOSED) and report.result_text:
-        return report.result_text
-    return str(Status(report.status).label)
+def request_row(report: Report) -> dict[str, Any]:
+    """One report as the row ``selectors.requests_find`` reads (``REQUEST_FIELDS``, its last
+    public event and rejection note): the detail and the list make the same payload."""
+    agency = report.agency
+    return {
+        "id": report.pk,
+        "public_id": report.public_id,
+        "title": report.title,
+        "description": report.description,
+        "status": report.status,
+        "result_text": report.result_text,
+        "address": report.address,
+        "lat": report.lat,
+        "lon": report.lon,
+        "submitted_at": report.submitted_at,
+        "resolve_due_at": report.resolve_due_at,
+        "category__code": report.category.code,
+        "category__name": report.category.name,
+        "category__name_en": report.category.name_en,
+        "agency__name": agency.name if agency else None,
+        "agency__name_en": agency.name_en if agency else None,
+        "ward__name": report.ward.name,
+        "last_public_event_at": getattr(report, "last_public_event_at", None),
+        "rejection_note": getattr(report, "rejection_note", None),
+    }
 
 
 def service_request(report: Report, media: Media, *, extensions: bool = False) -> dict[str, Any]:
-    urls = media.by_report.get(report.pk, [])
-    payload: dict[str, Any] = {
-        "service_request_id": str(report.public_id),
-        "status": spec_status(report.status),
-        "status_notes": _status_notes(report),
-        "service_name": localised(report.category.name, report.category.name_en),
-        "service_code": report.category.code,
-        "description": report.description,
-        "agency_responsible": _agency_name(report.agency),
-        "service_notice": None,
-        "requested_datetime": w3c(report.submitted_at),
-        "updated_datetime": w3c(last_event_time(report)),
-        "expected_datetime": w3c(report.resolve_due_at) if report.resolve_due_at else None,
-        "address": report.address or report.ward.name,
-        "address_id": None,
-        "zipcode": None,
-        "lat": round(report.lat, 6),
-        "long": round(report.lon, 6),
-        "media_url": urls[0] if urls else None,
-    }
-    if extensions:
-        payload["extended_attributes"] = {
-            "detailed_status": report.status,
-            "title": report.title,
-            "ward": report.ward.name,
-            "media_urls": urls,
+    return service_requests([request_row(report)], media, extensions=extensions)[0]
+
+
+def service_requests(
+    rows: Sequence[Mapping[str, Any]], media: Media, *, extensions: bool = False
+) -> list[dict[str, Any]]:
+    """The service requests of rows (``request_row``). What every item shares (the
+    language, the status words) is worked out once: a page holds up to a thousand."""
+    english = get_language() == "en"
+    words = {status: str(label) for status, label in Status.choices}
+    handled = (Status.RESOLVED, Status.CLOSED)
+
+    def name(vietnamese: str | None, in_english: str | None) -> str | None:
+        return in_english if english and in_english else vietnamese
+
+    payloads = []
+    for row in rows:
+        status = row["status"]
+        if status == Status.REJECTED:
+            notes = row["rejection_note"] or words[status]
+        elif status in handled and row["result_text"]:
+            notes = row["result_text"]
+        else:
+            notes = words[status]
+        urls = media.by_report.get(row["id"], [])
+        due = row["resolve_due_at"]
+        payload: dict[str, Any] = {
+            "service_request_id": str(row["public_id"]),
+            "status": spec_status(status),
+            "status_notes": notes,
+            "service_name": name(row["category__name"], row["category__name_en"]),
+            "service_code": row["category__code"],
+            "description": row["description"],
+            "agency_responsible": name(row["agency__name"], row["agency__name_en"]),
+            "service_notice": None,
+            "requested_datetime": w3c(row["submitted_at"]),
+            "updated_datetime": w3c(row["last_public_event_at"] or row["submitted_at"]),
+            "expected_datetime": w3c(due) if due else None,
+            "address": row["address"] or row["ward__name"],
+            "address_id": None,
+            "zipcode": None,
+            "lat": round(row["lat"], 6),
+            "long": round(row["lon"], 6),
+            "media_url": urls[0] if urls else None,
         }
-    return payload
+        if extensions:
+            payload["extended_attributes"] = {
+                "detailed_status": status,
+                "title": row["title"],
+                "ward": row["ward__name"],
+                "media_urls": urls,
+            }
+        payloads.append(payload)
+    return payloads
 
 
 def service_notice(report: Report) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,23 +46,45 @@ def _text(value: Any) -> str | None:
     return _NOT_XML.sub("", str(value))
 
 
-def _fill(element: ET.Element, value: Any) -> None:
+def _escape(text: str) -> str:
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _write(out: list[str], tag: str, value: Any) -> None:
+    """``value`` as the element ``tag``, appended to ``out`` as text. The markup is what
+    ElementTree writes for the same tree (an empty element is ``<tag />``); written
+    directly, because building a thousand requests' elements first costs several times
+    more. Tags are ours (the payloads' keys), never a client's text."""
+    children: list[tuple[str, Any]]
     if isinstance(value, Mapping):
-        for key, child in value.items():
-            _fill(ET.SubElement(element, key), child)
+        children = list(value.items())
     elif isinstance(value, (list, tuple)):
-        item_name = ITEM_NAMES.get(element.tag, "item")
-        for item in value:
-            _fill(ET.SubElement(element, item_name), item)
+        item_name = ITEM_NAMES.get(tag, "item")
+        children = [(item_name, item) for item in value]
     else:
-        element.text = _text(value)
+        text = _text(value)
+        out.append(f"<{tag}>{_escape(text)}</{tag}>" if text else f"<{tag} />")
+        return
+    if not children:
+        out.append(f"<{tag} />")
+        return
+    out.append(f"<{tag}>")
+    for name, child in children:
+        _write(out, name, child)
+    out.append(f"</{tag}>")
 
 
 def to_xml(root: str, payload: Mapping[str, Any] | Sequence[Any]) -> bytes:
-    element = ET.Element(root)
-    _fill(element, payload)
-    body = ET.tostring(element, encoding="unicode")
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode()
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n']
+    _write(out, root, payload)
+    out.append("\n")
+    return "".join(out).encode()
 
 
 def to_json(payload: Mapping[str, Any] | Sequence[Any]) -> bytes:

@@ -8,15 +8,15 @@ ever read here.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import hmac
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 
 from ihanoi.feedback.catalogue import active_categories
 from ihanoi.feedback.models import (
@@ -26,13 +26,38 @@ from ihanoi.feedback.models import (
     Report,
     ReportEvent,
     ReportPhoto,
+    Status,
 )
-from ihanoi.feedback.selectors import public_reports
+from ihanoi.feedback.ordering import NEWEST
+from ihanoi.feedback.selectors import public_reports, public_rule
+from ihanoi.lib import keyset
 
 from .models import ApiKey, ExternalMedia, Open311Request
 from .params import Page, Window
 
 KEY_SEPARATOR = "_"
+# GET requests: newest first, paged by this key (``after``) or by number (``page``).
+REQUEST_ORDER = NEWEST
+# What a service request shows (payloads.request_row): the rest stays in the table.
+REQUEST_FIELDS = (
+    "id",
+    "public_id",
+    "title",
+    "description",
+    "status",
+    "result_text",
+    "address",
+    "lat",
+    "lon",
+    "submitted_at",
+    "resolve_due_at",
+    "category__code",
+    "category__name",
+    "category__name_en",
+    "agency__name",
+    "agency__name_en",
+    "ward__name",
+)
 
 
 def key_digest(secret: str) -> str:
@@ -68,17 +93,25 @@ def service(code: str) -> Category | None:
 
 
 def visible_reports(api_key: ApiKey | None) -> QuerySet[Report]:
-    reports = public_reports()
-    if api_key is not None:
-        reports = reports | Report.objects.filter(open311__api_key=api_key)
-    return reports
+    if api_key is None:
+        return public_reports()
+    # EXISTS, probed only for the rows that are not public (the OR tries the public rule
+    # first): a join to every request of the key, or the set of them, would cost per call.
+    own = Exists(Open311Request.objects.filter(report=OuterRef("pk"), api_key=api_key))
+    return (
+        Report.objects.filter(public_rule() | Q(own))
+        .select_related("category", "ward", "agency")
+        .order_by(*REQUEST_ORDER.order_by())
+    )
 
 
 def _with_request_facts(reports: QuerySet[Report]) -> QuerySet[Report]:
+    """A report with its last public event and rejection note (one request's detail)."""
     public_events = ReportEvent.objects.filter(report=OuterRef("pk"), is_public=True).order_by(
         "-created_at", "-id"
     )
-    return reports.select_related("category", "agency", "ward").annotate(
+    reports = reports.select_related("category", "agency", "ward")
+    return reports.annotate(
         last_public_event_at=Subquery(public_events.values("created_at")[:1]),
         rejection_note=Subquery(
             public_events.filter(kind__in=[EventKind.REJECTED, EventKind.MERGED]).values("note")[:1]
@@ -105,14 +138,32 @@ class RequestFilters:
     window: Window | None = None
 
 
-def requests_find(*, api_key: ApiKey | None, filters: RequestFilters, page: Page) -> list[Report]:
-    """GET requests: ``service_request_id`` overrides every other filter (the spec)."""
+def requests_find(
+    *,
+    api_key: ApiKey | None,
+    filters: RequestFilters,
+    page: Page,
+    after: keyset.Cursor | None = None,
+) -> keyset.Page[dict[str, Any]]:
+    """GET requests, newest first (``REQUEST_ORDER``): ``service_request_id`` overrides
+    every other filter (the spec). The page after the ``after`` cursor, or page number
+    ``page``; either way with the cursor of the page that follows (``next``).
+
+    The rows are plain dicts of ``REQUEST_FIELDS`` (no model instances: a page is up to a
+    thousand requests), with ``last_public_event_at`` and ``rejection_note`` added by one
+    query for the page (``_add_request_facts``), not by a subquery per row: an offset page
+    would evaluate it for every row it skips."""
     reports = visible_reports(api_key)
     if filters.ids:
         reports = reports.filter(public_id__in=parse_request_ids(filters.ids))
     else:
         if filters.service_codes:
-            reports = reports.filter(category__code__in=list(filters.service_codes))
+            # By id: one category is then a seek in its own index (category, time).
+            codes = list(filters.service_codes)
+            category_ids = list(
+                Category.objects.filter(code__in=codes).values_list("pk", flat=True)
+            )
+            reports = reports.filter(category_id__in=category_ids)
         if set(filters.statuses) == {"open"}:
             reports = reports.filter(status__in=OPEN_STATUSES)
         elif set(filters.statuses) == {"closed"}:
@@ -121,8 +172,41 @@ def requests_find(*, api_key: ApiKey | None, filters: RequestFilters, page: Page
             reports = reports.filter(
                 submitted_at__gte=filters.window.start, submitted_at__lte=filters.window.end
             )
-    reports = _with_request_facts(reports).order_by("-submitted_at", "-pk")
-    return list(reports[page.offset : page.offset + page.size])
+    rows = reports.select_related(None).values(*REQUEST_FIELDS)
+    if after is not None:
+        found = keyset.paginate(rows, REQUEST_ORDER, size=page.size, cursor=after)
+    else:
+        found = keyset.offset_page(rows, REQUEST_ORDER, offset=page.offset, size=page.size)
+    _add_request_facts(found.items)
+    return found
+
+
+def _add_request_facts(rows: Sequence[dict[str, Any]]) -> None:
+    """Each row's last public event time, and for a rejected one the note of its rejection
+    (or merge): ``_with_request_facts`` for a page of rows, in one or two queries."""
+    ids = [row["id"] for row in rows]
+    last = dict(
+        ReportEvent.objects.filter(report_id__in=ids, is_public=True)
+        .values("report_id")
+        .annotate(last=Max("created_at"))
+        .values_list("report_id", "last")
+        .order_by()
+    )
+    rejected = [row["id"] for row in rows if row["status"] == Status.REJECTED]
+    notes: dict[int, str] = {}
+    for report_id, note in (
+        ReportEvent.objects.filter(
+            report_id__in=rejected,
+            is_public=True,
+            kind__in=[EventKind.REJECTED, EventKind.MERGED],
+        )
+        .order_by("report_id", "created_at", "id")
+        .values_list("report_id", "note")
+    ):
+        notes[report_id] = note  # the latest wins
+    for row in rows:
+        row["last_public_event_at"] = last.get(row["id"])
+        row["rejection_note"] = notes.get(row["id"])
 
 
 def request_get(*, api_key: ApiKey | None, request_id: str) -> Report | None:
@@ -163,29 +247,34 @@ class Media:
 
 
 def media_for(
-    reports: Sequence[Report], events: Sequence[ReportEvent] = (), *, absolute: UrlBuilder
+    report_ids: Sequence[int], events: Sequence[ReportEvent] = (), *, absolute: UrlBuilder
 ) -> Media:
-    """External URLs first, then our own public photos, as absolute URLs."""
+    """External URLs first, then our own public photos, as absolute URLs: a query per kind
+    of media, whatever the number of reports, reading only the URLs and file names."""
     media = Media(
         by_report=defaultdict(list),
         by_event=defaultdict(list),
     )
-    report_ids = [r.pk for r in reports]
     event_ids = [e.pk for e in events]
-    for item in ExternalMedia.objects.filter(report_id__in=report_ids, event__isnull=True):
-        media.by_report[item.report_id].append(item.url)
-    for item in ExternalMedia.objects.filter(event_id__in=event_ids):
-        assert item.event_id is not None
-        media.by_event[item.event_id].append(item.url)
-    for photo in ReportPhoto.objects.filter(
+    storage = ReportPhoto._meta.get_field("image").storage
+    external = ExternalMedia.objects.filter(report_id__in=report_ids, event__isnull=True)
+    for report_id, url in external.values_list("report_id", "url"):
+        media.by_report[report_id].append(url)
+    for event_id, url in ExternalMedia.objects.filter(event_id__in=event_ids).values_list(
+        "event_id", "url"
+    ):
+        media.by_event[event_id].append(url)
+    photos = ReportPhoto.objects.filter(
         report_id__in=report_ids, role=ReportPhoto.Role.REPORT, is_hidden=False
-    ):
-        media.by_report[photo.report_id].append(absolute(photo.image.url))
+    )
+    for report_id, name in photos.values_list("report_id", "image"):
+        media.by_report[report_id].append(absolute(storage.url(name)))
     resolved = {e.report_id: e.pk for e in events if e.kind == EventKind.RESOLVED}
-    for photo in ReportPhoto.objects.filter(
+    evidence = ReportPhoto.objects.filter(
         report_id__in=list(resolved), role=ReportPhoto.Role.EVIDENCE, is_hidden=False
-    ):
-        media.by_event[resolved[photo.report_id]].append(absolute(photo.image.url))
+    )
+    for report_id, name in evidence.values_list("report_id", "image"):
+        media.by_event[resolved[report_id]].append(absolute(storage.url(name)))
     return media
 
 
@@ -199,8 +288,3 @@ class UrlBuilder:
         if path.startswith(("http://", "https://")):
             return path
         return self.base + "/" + path.lstrip("/")
-
-
-def last_event_time(report: Report) -> datetime.datetime:
-    moment = getattr(report, "last_public_event_at", None)
-    return moment or report.submitted_at

@@ -25,6 +25,7 @@ from . import payloads, render, selectors, services
 from .models import ApiKey
 from .params import (
     Params,
+    after_param,
     choice_values,
     city_zone,
     date_window,
@@ -183,13 +184,25 @@ def _request_list(call: Call) -> HttpResponse:
         filters = selectors.RequestFilters(
             service_codes=params.values("service_code"), statuses=statuses, window=window
         )
-    reports = selectors.requests_find(
-        api_key=call.api_key, filters=filters, page=page_param(params)
-    )
-    media = selectors.media_for(reports, absolute=call.absolute())
+    page = page_param(params)
+    after = after_param(params, selectors.REQUEST_ORDER)
+    found = selectors.requests_find(api_key=call.api_key, filters=filters, page=page, after=after)
+    media = selectors.media_for([row["id"] for row in found.items], absolute=call.absolute())
     extensions = (params.get("extensions") or "").lower() == "true"
-    payload = [payloads.service_request(r, media, extensions=extensions) for r in reports]
-    return render.respond(call.fmt, "service_requests", payload)
+    payload = payloads.service_requests(found.items, media, extensions=extensions)
+    response = render.respond(call.fmt, "service_requests", payload)
+    if found.next is not None:
+        response.headers["Link"] = f'<{_next_url(call, found.next)}>; rel="next"'
+    return response
+
+
+def _next_url(call: Call, cursor: str) -> str:
+    """This call's address with ``after`` set to the cursor (``page`` dropped): the same
+    filters, the page that follows."""
+    query = call.request.GET.copy()
+    query.pop("page", None)
+    query["after"] = cursor
+    return call.request.build_absolute_uri(f"{call.request.path}?{query.urlencode()}")
 
 
 def _request_create(call: Call) -> HttpResponse:
@@ -237,7 +250,7 @@ def request_detail(call: Call, request_id: str) -> HttpResponse:
         raise ApiError(
             404, _("service_request_id “%(id)s” was not found.") % {"id": request_id[:60]}
         )
-    media = selectors.media_for([report], absolute=call.absolute())
+    media = selectors.media_for([report.pk], absolute=call.absolute())
     extensions = (call.params.get("extensions") or "").lower() == "true"
     payload = [payloads.service_request(report, media, extensions=extensions)]
     return render.respond(call.fmt, "service_requests", payload)
