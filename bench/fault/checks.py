@@ -191,49 +191,29 @@ def count_everything(
     statuses = collections.Counter(d.status for d in deliveries)
     channels = collections.Counter(d.channel for d in deliveries)
     per_delivery = {d.pk: len(sends.get(d.pk, [])) for d in deliveries}
-    known = set(per_delivery)
     mismatched = 0
+    foreign_keys = 0
     for delivery in deliveries:
         expected = expected_text(delivery)
         for record in sends.get(delivery.pk, []):
             if expected is None or (record["to"], record["text"]) != expected:
                 mismatched += 1
+            if record["key_source"] == "app" and not key_names(record, delivery):
+                foreign_keys += 1
     counts["deliveries"] = len(deliveries)
     counts["deliveries_by_status"] = dict(statuses)
     counts["deliveries_by_channel"] = dict(channels)
-    counts["sink_raw_sends"] = len(records)
-    counts["sink_distinct_keys"] = len({r["key"] for r in records if r["key"]})
-    counts["sink_without_delivery_id"] = len(sends.get(None, []))
-    counts["sink_unknown_delivery"] = sum(
-        len(rows) for pk, rows in sends.items() if pk is not None and pk not in known
-    )
+    counts.update(sink_counts(records, [d.pk for d in deliveries]))
     counts["sink_text_mismatch"] = mismatched
-    counts["lost"] = sum(1 for n in per_delivery.values() if n == 0)
-    counts["once"] = sum(1 for n in per_delivery.values() if n == 1)
-    counts["duplicated"] = sum(1 for n in per_delivery.values() if n > 1)
-    counts["extra_sends"] = sum(n - 1 for n in per_delivery.values() if n > 1)
-    # A provider that passes each key on once delivers, per delivery, one message per
-    # distinct key among its sends.
-    keys_per_delivery = {pk: {r["key"] for r in sends.get(pk, [])} for pk in per_delivery}
-    counts["dedup_lost"] = sum(1 for keys in keys_per_delivery.values() if not keys)
-    counts["dedup_duplicated"] = sum(1 for keys in keys_per_delivery.values() if len(keys) > 1)
-    counts["keys_from_app"] = sum(1 for r in records if r.get("key_source") == "app")
-    # What the recipients get: while the application passes no idempotency key, every send
-    # reaches them; once every send carries one, the provider passes each key on once.
-    counts["duplicates_counted_by"] = (
-        "provider key" if records and counts["keys_from_app"] == len(records) else "raw send"
-    )
-    counts["duplicated_effective"] = (
-        counts["dedup_duplicated"]
-        if counts["duplicates_counted_by"] == "provider key"
-        else counts["duplicated"]
-    )
+    counts["sink_key_not_its_delivery"] = foreign_keys
     counts["sent_status_without_send"] = sum(
         1 for d in deliveries if d.status == "sent" and per_delivery[d.pk] == 0
     )
-    counts["duplicates_explained"] = explain_duplicates(
+    explained, without_fault = explain_duplicates(
         [d for d in deliveries if per_delivery[d.pk] > 1], sends, stack, events
     )
+    counts["duplicates_explained"] = explained
+    counts["resends_without_fault_nearby"] = without_fault
     counts["deliveries_claimed_again"] = sum(1 for d in deliveries if d.attempts > 1)
     counts["jobs_killed"] = sum(
         (stack.logs / f"{name}.log")
@@ -249,6 +229,109 @@ def count_everything(
     return counts
 
 
+def key_names(record: dict[str, Any], delivery: Any) -> bool:
+    """Whether a send's key is its delivery's ``idempotency_key``: verbatim on an SMS, as
+    the local part of the ``Message-ID`` on an e-mail."""
+    from ihanoi.notifications.delivery import idempotency_key
+
+    key, expected = record.get("key") or "", idempotency_key(delivery)
+    if record["channel"] == "email":
+        return key.startswith(f"<{expected}@") and key.endswith(">")
+    return key == expected
+
+
+def provider_view(records: list[dict[str, Any]], delivery_ids: list[int]) -> dict[str, int]:
+    """What a provider that deduplicates by idempotency key hands on: it takes the sends in
+    the order they reached it and passes each key on once (a send without a key every
+    time). A delivery is lost when none of its sends was passed on (never sent, or its key
+    was first used by another delivery), duplicated when more than one was (sent under two
+    keys, or without one)."""
+    first_use: dict[str, Any] = {}
+    owners: dict[str, set[Any]] = collections.defaultdict(set)
+    passed_on: collections.Counter[Any] = collections.Counter()
+    dropped = 0
+    for record in records:
+        key = record.get("key")
+        if key:
+            owners[key].add(record["delivery"])
+            if key in first_use:
+                dropped += 1
+                continue
+            first_use[key] = record["delivery"]
+        passed_on[record["delivery"]] += 1
+    return {
+        "dedup_lost": sum(1 for pk in delivery_ids if passed_on[pk] == 0),
+        "dedup_once": sum(1 for pk in delivery_ids if passed_on[pk] == 1),
+        "dedup_duplicated": sum(1 for pk in delivery_ids if passed_on[pk] > 1),
+        "dedup_dropped_resends": dropped,
+        "keys_shared_by_deliveries": sum(1 for found in owners.values() if len(found) > 1),
+    }
+
+
+def sink_counts(records: list[dict[str, Any]], delivery_ids: list[int]) -> dict[str, int]:
+    """The sink's records against the outbox's deliveries: raw sends per delivery (what
+    left the application) and what a deduplicating provider makes of them."""
+    per_delivery = collections.Counter(record["delivery"] for record in records)
+    known = set(delivery_ids)
+    sent = [per_delivery[pk] for pk in delivery_ids]
+    counts = {
+        "sink_raw_sends": len(records),
+        "sink_distinct_keys": len({r["key"] for r in records if r.get("key")}),
+        "sink_without_delivery_id": per_delivery[None],
+        "sink_unknown_delivery": sum(
+            n for pk, n in per_delivery.items() if pk is not None and pk not in known
+        ),
+        "sends_without_app_key": sum(1 for r in records if r.get("key_source") != "app"),
+        "lost": sum(1 for n in sent if n == 0),
+        "once": sum(1 for n in sent if n == 1),
+        "duplicated": sum(1 for n in sent if n > 1),
+        "extra_sends": sum(n - 1 for n in sent if n > 1),
+    }
+    counts.update(provider_view(records, delivery_ids))
+    return counts
+
+
+def verdict(counts: dict[str, Any], *, allow_duplicates: bool = False) -> list[str]:
+    """The checks that failed (empty: pass).
+
+    Reports: every acknowledged draft has exactly one report, the one it was told about,
+    and its outbox rows; nothing refused or left unacknowledged; no report nobody sent.
+    Deliveries: the outbox settled; every delivery reached the provider (raw, and after
+    deduplication by key); every send carried the application's key, naming its delivery;
+    no delivery reached the recipient twice as a deduplicating provider sees it. Raw
+    resends (a sender stopped between the send and marking the row) are counted, not
+    failed: they carry the key of the first send. ``allow_duplicates`` accepts deliveries
+    passed on twice and sends without a key (at-least-once), never a loss."""
+    failed = []
+
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            failed.append(what)
+
+    need(counts["acked_exactly_one"] == counts["acknowledged"], "acknowledged without one report")
+    need(counts["acked_missing"] == 0, "acknowledged reports lost")
+    need(counts["keys_with_duplicate_reports"] == 0, "duplicate reports")
+    need(counts["acked_wrong_report"] == 0, "acknowledgements naming another report")
+    need(counts["reports_never_sent"] == 0, "reports nobody sent")
+    need(counts["rejected_4xx"] == 0, "drafts refused")
+    need(counts["unacknowledged"] == 0, "drafts never acknowledged")
+    need(counts["reports_missing_outbox_rows"] == 0, "reports without their outbox rows")
+    need(counts["settled"], "outbox not settled")
+    need(counts["lost"] == 0, "deliveries never sent")
+    need(counts["dedup_lost"] == 0, "deliveries the provider drops (lost by key)")
+    need(counts["keys_shared_by_deliveries"] == 0, "keys shared by two deliveries")
+    need(counts["sink_without_delivery_id"] == 0, "sends naming no delivery")
+    need(counts["sink_unknown_delivery"] == 0, "sends naming an unknown delivery")
+    need(counts["sink_text_mismatch"] == 0, "sends whose text is not their delivery's")
+    need(counts["sink_key_not_its_delivery"] == 0, "sends whose key is not their delivery's")
+    need(counts["sent_status_without_send"] == 0, "deliveries marked sent, never sent")
+    if not allow_duplicates:
+        need(counts["dedup_duplicated"] == 0, "deliveries duplicated by key")
+        need(counts["sends_without_app_key"] == 0, "sends without the application's key")
+    need(not counts["foreign_workers"], "other RQ workers used the test's Redis database")
+    return failed
+
+
 def sender_role(stack: Stack, record: dict[str, Any]) -> str:
     if record["pid"] in stack.roles:
         return stack.roles[record["pid"]]
@@ -261,12 +344,15 @@ def explain_duplicates(
     sends: dict[Any, list[dict[str, Any]]],
     stack: Stack,
     events: list[dict[str, Any]],
-) -> list[str]:
-    """For each duplicated delivery: its sends, and the fault that fell between a send and
-    the recording of its outcome: the sender killed, or the database restarting (the sender
-    then fails to mark the row sent, and the row is sent again once its lease runs out)."""
+) -> tuple[list[str], int]:
+    """For each delivery sent more than once: its sends, their keys, and the fault that fell
+    between a send and the recording of its outcome: the sender killed, or the database
+    restarting (the sender then fails to mark the row sent, and the row is sent again once
+    its lease runs out). Returns the lines (the first ``EXPLAINED_MAX``) and how many
+    resends had no fault next to them."""
     lines = []
-    for delivery in duplicated[:EXPLAINED_MAX]:
+    without_fault = 0
+    for number, delivery in enumerate(duplicated):
         rows = sorted(sends[delivery.pk], key=lambda r: r["t"])
         causes = []
         for row in rows[:-1]:  # every send but the last was followed by another one
@@ -286,44 +372,33 @@ def explain_duplicates(
                     f"{restarts[0]['kind']} began {when} the send; the row was not marked sent"
                 )
             else:
+                without_fault += 1
                 causes.append(f"no fault found next to the send by {row['pid']}")
+        if number >= EXPLAINED_MAX:
+            continue
         sends_text = ", ".join(
             f"attempt {r['attempt']} by pid {r['pid']} ({sender_role(stack, r)}) at "
             f"{r['t'] - STARTED:.1f} s"
             for r in rows
         )
+        keys = {r.get("key") for r in rows}
+        keys_text = (
+            "one key" if len(keys) == 1 and None not in keys else f"keys {sorted(map(str, keys))}"
+        )
         lines.append(
-            f"delivery {delivery.pk} ({delivery.channel}): {sends_text}; cause: {'; '.join(causes)}"
+            f"delivery {delivery.pk} ({delivery.channel}): {sends_text}; {keys_text}; "
+            f"cause: {'; '.join(causes)}"
         )
     if len(duplicated) > EXPLAINED_MAX:
         lines.append(f"… and {len(duplicated) - EXPLAINED_MAX} more (see sink.jsonl)")
-    return lines
+    return lines, without_fault
 
 
 def report(counts: dict[str, Any], args: argparse.Namespace) -> bool:
     def line(label: str, value: Any) -> None:
         sys.stdout.write(f"  {label:<64} {value}\n")
 
-    ok_reports = (
-        counts["acked_missing"] == 0
-        and counts["keys_with_duplicate_reports"] == 0
-        and counts["acked_wrong_report"] == 0
-        and counts["reports_never_sent"] == 0
-        and counts["acked_exactly_one"] == counts["acknowledged"]
-        and counts["rejected_4xx"] == 0
-        and counts["unacknowledged"] == 0
-        and counts["reports_missing_outbox_rows"] == 0
-    )
-    ok_outbox = (
-        counts["lost"] == 0
-        and counts["sink_unknown_delivery"] == 0
-        and counts["sink_without_delivery_id"] == 0
-        and counts["sink_text_mismatch"] == 0
-        and counts["sent_status_without_send"] == 0
-        and counts["settled"]
-    )
-    ok_duplicates = counts["duplicated_effective"] == 0 or args.allow_duplicates
-    ok_alone = not counts["foreign_workers"]
+    failed = verdict(counts, allow_duplicates=args.allow_duplicates)
     sys.stdout.write("\n== Faults injected ==\n")
     for kind in (*FAULT_KINDS, *IN_PROCESS_FAULTS):
         if kind in counts["faults"]:
@@ -366,44 +441,56 @@ def report(counts: dict[str, Any], args: argparse.Namespace) -> bool:
         f"{counts['settle_seconds']:.0f} s"
         + ("" if counts["settled"] else " (NOT settled: --settle ran out)"),
     )
-    line("sends at the sink: raw", counts["sink_raw_sends"])
-    line("sends at the sink: distinct delivery keys", counts["sink_distinct_keys"])
     line(
         "deliveries claimed more than once (retried, or taken over)",
         counts["deliveries_claimed_again"],
     )
+    sys.stdout.write("  as the provider receives them (raw sends):\n")
+    line("sends at the sink", counts["sink_raw_sends"])
+    line("  distinct idempotency keys among them", counts["sink_distinct_keys"])
+    line("  sends carrying the application's key", _of(counts, "sends_without_app_key"))
     line("deliveries sent 0 times (lost)", counts["lost"])
     line("deliveries sent exactly once", counts["once"])
-    line("deliveries sent more than once (duplicates)", counts["duplicated"])
+    line("deliveries sent more than once (resends in the crash window)", counts["duplicated"])
     line("  extra sends", counts["extra_sends"])
-    line(
-        "provider deduplicating by key: lost / duplicated",
-        f"{counts['dedup_lost']} / {counts['dedup_duplicated']}",
-    )
-    line(
-        "  keys passed by the application (else derived by the sink)",
-        f"{counts['keys_from_app']} of {counts['sink_raw_sends']}",
-    )
+    line("  resends with no fault next to them", counts["resends_without_fault_nearby"])
+    sys.stdout.write("  as a provider that deduplicates by key passes them on:\n")
+    line("deliveries passed on 0 times (lost by key)", counts["dedup_lost"])
+    line("deliveries passed on exactly once", counts["dedup_once"])
+    line("deliveries passed on more than once (duplicated by key)", counts["dedup_duplicated"])
+    line("resends dropped by the provider (key seen before)", counts["dedup_dropped_resends"])
+    line("keys used by more than one delivery", counts["keys_shared_by_deliveries"])
+    sys.stdout.write("  consistency:\n")
     line(
         "sends naming no delivery / an unknown one",
         f"{counts['sink_without_delivery_id']} / {counts['sink_unknown_delivery']}",
     )
     line("sends whose text is not their delivery's", counts["sink_text_mismatch"])
+    line("sends whose key is not their delivery's", counts["sink_key_not_its_delivery"])
     line("deliveries marked sent but never sent", counts["sent_status_without_send"])
     line("'lease lost' warnings in the workers' logs", counts["lease_lost_warnings"])
     for explanation in counts["duplicates_explained"]:
         sys.stdout.write(f"  - {explanation}\n")
     for rejection in counts["rejections"]:
         sys.stdout.write(f"  - refused: {rejection}\n")
-    if not ok_alone:
+    if counts["foreign_workers"]:
         sys.stdout.write(
             f"  ! other RQ workers used the test's Redis database: {counts['foreign_workers']}\n"
         )
-    passed = ok_reports and ok_outbox and ok_duplicates and ok_alone
-    sys.stdout.write(
-        f"== {'PASS' if passed else 'FAIL'}: reports {'ok' if ok_reports else 'WRONG'}, "
-        f"lost deliveries {counts['lost']}, duplicated deliveries "
-        f"{counts['duplicated_effective']} (by {counts['duplicates_counted_by']})"
-        f"{' (allowed)' if counts['duplicated_effective'] and args.allow_duplicates else ''} ==\n"
+    allowed = " (duplicates allowed)" if args.allow_duplicates else ""
+    summary = (
+        f"reports {counts['acknowledged']} acknowledged, {counts['acked_missing']} lost, "
+        f"{counts['keys_with_duplicate_reports']} duplicated; deliveries "
+        f"{counts['deliveries']}, lost {counts['lost']} raw / {counts['dedup_lost']} by key, "
+        f"duplicated {counts['dedup_duplicated']} by key ({counts['duplicated']} resent raw)"
     )
-    return passed
+    if failed:
+        sys.stdout.write(f"== FAIL{allowed}: {'; '.join(failed)} ==\n== {summary} ==\n")
+    else:
+        sys.stdout.write(f"== PASS{allowed}: {summary} ==\n")
+    return not failed
+
+
+def _of(counts: dict[str, Any], missing_key: str) -> str:
+    total = counts["sink_raw_sends"]
+    return f"{total - counts[missing_key]} of {total}"

@@ -35,11 +35,17 @@ that may run PostgreSQL's binaries):
    most), then lets the outbox settle (``--settle`` seconds at most: until no delivery is
    pending or being sent; expired claims are taken over by the scheduler's sweep, every
    minute), and prints the counts: reports per acknowledged client_key, reports nobody sent,
-   and per delivery how many times it reached the sink (lost / once / duplicated), both as
-   raw sends and as distinct delivery keys (what a provider that deduplicates would pass on).
+   and per delivery how many times it reached the sink (lost / once / more), both as raw
+   sends and as a provider that deduplicates by the delivery's idempotency key passes them
+   on (``checks.provider_view``).
 
-Exit status 0 when every check holds (``--allow-duplicates`` accepts duplicate sends as
-long as no delivery is lost), 1 otherwise. ``--json`` writes the counts to a file. The work
+Pass (exit status 0): every acknowledged draft has exactly one report and no report exists
+that nobody sent; every delivery was sent, each send carried the application's key for its
+delivery, and the deduplicating provider passed each delivery on exactly once. A raw resend
+(a sender stopped between the provider taking a message and the row being marked sent) is
+counted and explained, not failed: it carries the first send's key. ``--allow-duplicates``
+also passes deliveries passed on twice or sent without a key (at-least-once), never a
+loss. Otherwise exit status 1. ``--json`` writes the counts to a file. The work
 folder (cluster, logs, sink) is removed afterwards unless a check failed or ``--keep``.
 docs/faults.md explains the method and the counts.
 """
@@ -304,7 +310,6 @@ def app_env(args: argparse.Namespace, work: Path) -> dict[str, str]:
             CRASH_AFTER_SEND_ENV: str(args.crash_after_send),
             CRASH_AFTER_COMMIT_ENV: str(args.crash_after_commit),
             PROVIDER_ERRORS_ENV: str(args.provider_errors),
-            "IHANOI_DELIVERY_LEASE_SECONDS": str(args.lease),
             "IHANOI_VAR_DIR": str(work / "var"),
             "MEDIA_ROOT": str(work / "media"),
             "IHANOI_SITE_URL": f"http://127.0.0.1:{args.port}",
@@ -315,6 +320,8 @@ def app_env(args: argparse.Namespace, work: Path) -> dict[str, str]:
             "LOG_LEVEL": "WARNING",
         }
     )
+    if args.lease:
+        env["IHANOI_DELIVERY_LEASE_SECONDS"] = str(args.lease)
     return env
 
 
@@ -358,7 +365,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--lease",
         type=int,
         default=10,
-        help="the outbox claim lease in seconds (0: the code's own, 5 min)",
+        help="the outbox claim lease in seconds, IHANOI_DELIVERY_LEASE_SECONDS "
+        "(at least 5; 0: the setting's default, 5 min)",
     )
     parser.add_argument(
         "--fault-interval",
@@ -409,7 +417,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--allow-duplicates",
         action="store_true",
-        help="pass with raw duplicate sends (at-least-once), not with losses",
+        help="pass when a delivery reaches the provider under two keys or without one "
+        "(at-least-once), never with a loss",
     )
     parser.add_argument("--json", type=Path, default=None, help="write the counts here")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
@@ -418,6 +427,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = set(kinds) - set(FAULT_KINDS)
     if unknown:
         parser.error(f"unknown fault kinds: {', '.join(sorted(unknown))}")
+    if 0 < args.lease < 5:
+        parser.error("--lease: at least 5 seconds (IHANOI_DELIVERY_LEASE_SECONDS), or 0")
     if args.rq_worker_class.endswith("SimpleWorker") and "task-horse" in kinds:
         kinds.remove("task-horse")
     args.kinds = kinds

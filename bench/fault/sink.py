@@ -6,14 +6,16 @@ the call has still "handed the message to the provider", and a killed process ca
 half a line. The file lives outside the application's database and survives every fault the
 test injects (process kills, database restarts).
 
-The backends' interfaces carry no delivery id (``SMSMessage`` has ``to`` and ``body``; an
-e-mail has subject, body and recipients), so the record takes it from the sender's stack:
-the nearest frame with a ``delivery`` local that is a ``notifications.Delivery`` (the
-sender's ``_attempt``). Beside it goes the key a provider would deduplicate on: the one the
-application passed (an ``idempotency_key`` attribute of the SMS message, an
-``Idempotency-Key`` or ``Message-ID`` header of the e-mail), or else
-``ihanoi-delivery-<id>``, derived here. The text is recorded too, so that the checker can
-confirm that each record really is the message of the delivery it names.
+The backends' interfaces carry no delivery id (``SMSMessage`` has ``to``, ``body`` and
+``idempotency_key``; an e-mail has subject, body, recipients and headers), so the record
+takes it from the sender's stack: the nearest frame with a ``delivery`` local that is a
+``notifications.Delivery`` (the sender's ``_attempt``). Beside it goes the key a provider
+deduplicates on, as the provider receives it: ``SMSMessage.idempotency_key`` for an SMS
+(empty if the application passed none), the ``Message-ID`` of the rendered e-mail for an
+e-mail (the application's, ``<ihanoi-delivery-<id>@<site host>>``, or else the one Django
+makes up, different on every attempt), with where it came from (``key_source``: ``app``,
+``generated`` or ``none``). The text is recorded too, so that the checker can confirm that
+each record really is the message of the delivery it names.
 
 Point the application at them with
 ``SMS_BACKEND=bench.fault.sink.RecordingSMSBackend`` and
@@ -109,12 +111,14 @@ def _refuse_now() -> bool:
     return not os.path.exists(os.environ.get(FAULTS_OFF_ENV, "") or "/nonexistent")
 
 
-def record_send(*, channel: str, to: str, text: str, app_key: str = "") -> dict[str, Any]:
+def record_send(
+    *, channel: str, to: str, text: str, key: str = "", key_source: str = "none"
+) -> dict[str, Any]:
     """Append one send to the sink file; returns the record.
 
-    ``app_key`` is the idempotency key the application handed over with the message, if it
-    did; otherwise the key is derived here from the delivery id found on the stack, which is
-    what the application would pass under the change proposed in docs/faults.md."""
+    ``key`` is the idempotency key the provider receives with the message (empty: none), and
+    ``key_source`` says whether the application set it (``app``), the mail library made one
+    up (``generated``) or there is none (``none``)."""
     delivery_id, attempt = _sending_delivery()
     if _refuse_now():
         events = os.environ.get(EVENTS_ENV, "")
@@ -123,7 +127,6 @@ def record_send(*, channel: str, to: str, text: str, app_key: str = "") -> dict[
                 events, {"kind": "provider-error", "t": time.time(), "delivery": delivery_id}
             )
         raise ProviderRefused(f"the provider refused delivery {delivery_id} (fault test)")
-    derived = f"ihanoi-delivery-{delivery_id}" if delivery_id is not None else None
     record = {
         "t": time.time(),
         "pid": os.getpid(),
@@ -131,9 +134,9 @@ def record_send(*, channel: str, to: str, text: str, app_key: str = "") -> dict[
         "channel": channel,
         "delivery": delivery_id,
         "attempt": attempt,
-        # What a provider that deduplicates would key on (see docs/faults.md).
-        "key": app_key or derived,
-        "key_source": "app" if app_key else "stack",
+        # What a deduplicating provider keys on (see docs/faults.md).
+        "key": key or None,
+        "key_source": key_source if key else "none",
         "to": to,
         "text": text,
     }
@@ -159,7 +162,7 @@ class RecordingSMSBackend:
 
     def send(self, message: Any) -> None:
         key = str(getattr(message, "idempotency_key", "") or "")
-        record_send(channel="sms", to=message.to, text=message.body, app_key=key)
+        record_send(channel="sms", to=message.to, text=message.body, key=key, key_source="app")
 
 
 class RecordingEmailBackend(BaseEmailBackend):
@@ -173,9 +176,17 @@ class RecordingEmailBackend(BaseEmailBackend):
         sent = 0
         for message in email_messages:
             text = f"{message.subject}\n\n{message.body}"
-            headers = message.extra_headers or {}
-            key = str(headers.get("Idempotency-Key") or headers.get("Message-ID") or "")
+            # The Message-ID as it goes on the wire: the application's header if it set one,
+            # else the one Django makes up for this rendering.
+            key = str(message.message()["Message-ID"] or "")
+            from_app = any(name.lower() == "message-id" for name in message.extra_headers or {})
             for address in message.recipients():
-                record_send(channel="email", to=address, text=text, app_key=key)
+                record_send(
+                    channel="email",
+                    to=address,
+                    text=text,
+                    key=key,
+                    key_source="app" if from_app else "generated",
+                )
             sent += 1
         return sent
