@@ -455,3 +455,23 @@ def test_a_bad_replica_url_stops_start_up_with_a_message(url, message):
     result = _settings_with(DATABASE_URL=PRIMARY_URL, DATABASE_REPLICA_URL=url)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+@BOTH
+def test_the_public_lists_and_open311_reads_come_from_the_replica(client, world, march):
+    public_reads = [
+        reverse("feedback:public_list"),
+        reverse("feedback:map_data"),
+        reverse("open311:requests", kwargs={"fmt": "json"}),
+        reverse("open311:services", kwargs={"fmt": "json"}),
+    ]
+    for url in public_reads:
+        with Queries() as queries:
+            assert client.get(url).status_code == 200, url
+        assert len(queries.on(REPLICA)) > 0, url
+        assert _statistics_on_default(queries) == [], url
+    # Read right after a client's own POST (no cookie to pin it): stays on default.
+    detail = reverse("open311:request", kwargs={"fmt": "json", "request_id": str(march.r1.pk)})
+    with Queries() as queries:
+        assert client.get(detail).status_code in (200, 404)
+    assert queries.on(REPLICA) == []

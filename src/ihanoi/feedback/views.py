@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ihanoi.accounts.models import User
 from ihanoi.lib import keyset
+from ihanoi.lib.dbrouter import reads_from_replica
 
 from . import selectors, services
 from .catalogue import active_categories
@@ -224,6 +225,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@reads_from_replica
 def nearby(request: HttpRequest) -> HttpResponse:
     """Fragment for the report form: open reports of the category around the point."""
     category = Category.objects.filter(code=request.GET.get("category", ""), is_active=True).first()
@@ -246,6 +248,7 @@ def public_map(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@reads_from_replica
 def public_map_data(request: HttpRequest) -> JsonResponse:
     """The latest public reports as points (no personal data): at most MAP_LIMIT, in one
     query of the columns shown, in the order of the public list's index."""
@@ -282,6 +285,7 @@ def my_reports(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@reads_from_replica
 def public_list(request: HttpRequest) -> HttpResponse:
     category = code_param(request, "category", limit=40)
     category_id = None

@@ -21,6 +21,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from ihanoi.lib.dbrouter import reads_from_replica
+
 from . import payloads, render, selectors, services
 from .models import ApiKey
 from .params import (
@@ -148,12 +150,14 @@ def discovery(call: Call) -> HttpResponse:
     return render.respond(call.fmt, "discovery", payload)
 
 
+@reads_from_replica
 @endpoint("GET")
 def service_list(call: Call) -> HttpResponse:
     payload = [payloads.service(category) for category in selectors.services()]
     return render.respond(call.fmt, "services", payload)
 
 
+@reads_from_replica
 @endpoint("GET")
 def service_definition(call: Call, code: str) -> HttpResponse:
     category = selectors.service(code)
@@ -236,6 +240,7 @@ def _request_create(call: Call) -> HttpResponse:
     return render.respond(call.fmt, "service_requests", [payloads.created_request(report)])
 
 
+@reads_from_replica
 @endpoint("GET", "POST", key_for=("POST",))
 def requests(call: Call) -> HttpResponse:
     if call.request.method == "POST":
@@ -302,6 +307,7 @@ def _update_create(call: Call) -> HttpResponse:
     return render.respond(call.fmt, "service_request_updates", [payloads.posted_update(event)])
 
 
+@reads_from_replica
 @endpoint("GET", "POST", key_for=("POST",))
 def service_request_updates(call: Call) -> HttpResponse:
     if call.request.method == "POST":
