@@ -7,7 +7,7 @@ that may run PostgreSQL's binaries):
 
 1. Creates its own PostgreSQL 15 cluster in a temporary folder (``initdb`` as user
    ``postgres`` when run as root; loopback only, trust authentication, port ``--pg-port``)
-   and empties its Redis database (``--redis-url``, db 7 by default; it refuses to when live
+   and empties its Redis database (``--redis-url``, db 8 by default: the load tests use 7; it refuses to when live
    RQ workers of another stack use it). The shared server on 5432 is never touched.
 2. ``ihanoi migrate`` + ``ihanoi demo_setup`` (Hanoi's wards, agencies, categories and the
    demo accounts: an officer and a lead of the Hoàn Kiếm ward's People's Committee), then
@@ -413,7 +413,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=18100)
     parser.add_argument("--pg-port", type=int, default=18150)
     parser.add_argument("--pg-bin", default=DEFAULT_PG_BIN)
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8")
     parser.add_argument(
         "--allow-duplicates",
         action="store_true",

@@ -4,7 +4,7 @@ notification delivery sent and, deduplicated by its idempotency key as the provi
 delivered exactly once (raw resends in the crash window are counted, not failed).
 
 Opt-in (``IHANOI_FAULT_TEST=1``): it starts its own PostgreSQL 15 cluster (as user postgres
-when run as root), gunicorn, RQ workers and the scheduler, empties Redis database 7 and takes
+when run as root), gunicorn, RQ workers and the scheduler, empties Redis database 8 and takes
 a minute or two. ``IHANOI_FAULT_DURATION`` changes the 20 seconds; docs/faults.md explains
 the counts.
 """
