@@ -330,7 +330,9 @@ def submit_report(
         photos=prepared,
         client_key_checked=True,
     )
-    report = selectors.visible_report(report.public_id, user) or report
+    if not created:  # a retry that raced the first request: the row it made, as stored
+        report = selectors.visible_report(report.public_id, user) or report
+    # A new report is presented from the objects the service made (its own, so visible).
     return Status(201 if created else 200, presenters.report_out(request, report, user=user))
 
 
