@@ -238,3 +238,47 @@ def test_one_transaction_enqueues_the_delivery_task_once(
                 dedupe_key=f"event-{number}",
             )
     assert len(callbacks) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_commits_queues_one_sweep_while_it_waits(resident, make_user, settings):
+    from django.core.cache import cache
+    from django_tasks import task_backends
+
+    from ihanoi.notifications.services import DELIVERY_QUEUED_KEY
+    from ihanoi.notifications.tasks import deliver_pending
+
+    # A queue that keeps its tasks until a worker takes them; each notify() commits.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    queue = task_backends["default"]
+    for number in range(5):
+        notify(recipient=make_user(), **event(dedupe_key=f"burst-{number}"))
+    assert len(queue.results) == 1  # type: ignore[attr-defined]
+
+    # The worker starts the task: news committed from then on queues a fresh one.
+    deliver_pending.call()
+    assert cache.get(DELIVERY_QUEUED_KEY) is None
+    notify(recipient=resident, **event(dedupe_key="after-start"))
+    assert len(queue.results) == 2  # type: ignore[attr-defined]
+    assert Delivery.objects.filter(status="pending").count() == 2  # only the newest wait
+
+
+def test_a_queue_that_refuses_the_task_leaves_no_mark(
+    resident, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    from ihanoi.notifications import tasks
+    from ihanoi.notifications.services import DELIVERY_QUEUED_KEY
+
+    class QueueDown:
+        def enqueue(self, *_args: object, **_kwargs: object) -> None:
+            raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(tasks, "deliver_pending", QueueDown())
+    # The enqueue runs after the commit (robustly): the rows stay, the scheduler's sweep
+    # sends them, and the next commit tries to enqueue again.
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(recipient=resident, **event())
+    assert Delivery.objects.count() == 2
+    assert cache.get(DELIVERY_QUEUED_KEY) is None

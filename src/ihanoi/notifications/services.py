@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -288,11 +289,25 @@ def _enqueue_after_commit() -> None:
     transaction.on_commit(_enqueue_delivery, robust=True)
 
 
+# While a delivery task waits in the queue, another one would find nothing it will not:
+# each sweeps every due delivery. This key (in the shared cache) says one is waiting; the
+# task deletes it when it starts, so news committed after that start enqueues a fresh one.
+# It expires on its own, in case the waiting task is lost (the scheduler's sweep runs anyway).
+DELIVERY_QUEUED_KEY = "ihanoi:notifications:delivery-queued"
+DELIVERY_QUEUED_SECONDS = 120
+
+
 def _enqueue_delivery() -> None:
     # Imported here: the task module imports the sender, which imports this module.
     from ihanoi.notifications.tasks import deliver_pending
 
-    deliver_pending.enqueue()
+    if not cache.add(DELIVERY_QUEUED_KEY, 1, timeout=DELIVERY_QUEUED_SECONDS):
+        return  # a burst of submissions queues one sweep, not one per submission
+    try:
+        deliver_pending.enqueue()
+    except Exception:
+        cache.delete(DELIVERY_QUEUED_KEY)  # nothing waits after all: let the next one try
+        raise
 
 
 # --- The inbox ------------------------------------------------------------------------------
