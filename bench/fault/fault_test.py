@@ -7,8 +7,9 @@ that may run PostgreSQL's binaries):
 
 1. Creates its own PostgreSQL 15 cluster in a temporary folder (``initdb`` as user
    ``postgres`` when run as root; loopback only, trust authentication, port ``--pg-port``)
-   and empties its Redis database (``--redis-url``, db 8 by default: the load tests use 7; it refuses to when live
-   RQ workers of another stack use it). The shared server on 5432 is never touched.
+   and empties its Redis database (``--redis-url``, db 8 by default: the load tests use 7;
+   it refuses to when live RQ workers of another stack use it). The shared server on 5432
+   is never touched.
 2. ``ihanoi migrate`` + ``ihanoi demo_setup`` (Hanoi's wards, agencies, categories and the
    demo accounts: an officer and a lead of the Hoàn Kiếm ward's People's Committee), then
    one resident per client, with a verified phone number, an e-mail address and an API
