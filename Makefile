@@ -50,7 +50,7 @@ clean:
 	rm -rf var
 	find locale -name '*.mo' -delete
 
-# Production-like on this machine (docs/deploy.md): nginx in front of two gunicorn
+# Production-like on this machine (docs/operations.md): nginx in front of two gunicorn
 # instances, the RQ worker and the scheduler, on PostgreSQL (DATABASE_URL, default
 # ihanoi_prod on 127.0.0.1) and Redis; Ctrl-C stops everything. STACK_ARGS adds options of
 # deploy/stack.py up, e.g. STACK_ARGS="--instances 3 --workers 3".

@@ -22,7 +22,8 @@ first page, or for Open311 (pages of 1,000) with the cursor that page 499 hands 
 ``--src`` measures another source tree (a copy of an older ``src``) against the same
 database; ``migrate`` (with ``--src``, or ``ihanoi migrate feedback 0001``) puts the schema
 where that tree expects it. ``explain`` prints the plans of the pages' queries (EXPLAIN
-ANALYZE). docs/performance-lists.md has the procedure and the figures.
+ANALYZE). docs/performance.md, "Long lists: keyset pagination", has the procedure and
+the figures.
 
 The database is kept; drop it with ``dropdb -h 127.0.0.1 -U postgres ihanoi_bench_lists``.
 """

@@ -13,7 +13,7 @@ systemd unit or a container can do the same. Every value has a default that work
     IHANOI_LOG_DIR         access log file <dir>/<instance>-access.log      (stdout)
     IHANOI_RUN_DIR         pid file and control socket                      (none)
 
-Why sync workers, two per instance, on a two-core machine (docs/deploy.md has the
+Why sync workers, two per instance, on a two-core machine (docs/performance.md has the
 measurements): nginx sits in front and buffers whole requests and responses, so a worker
 never waits on a slow phone; what is left is CPU-bound Python with short database waits,
 which processes overlap better than threads (one GIL per process). Two instances of two

@@ -32,7 +32,7 @@ in order: nginx (graceful), the web instances (graceful), the scheduler, then th
 (each finishes its job), SIGKILL after a timeout. The children also get SIGTERM should
 the launcher itself be killed (PR_SET_PDEATHSIG), so nothing is left running.
 
-Settings reach the Django processes as environment variables (docs/deploy.md lists them):
+Settings reach the Django processes as environment variables (docs/operations.md lists them):
 the launcher sets the ones it manages (the database and its pool, Redis, the RQ task
 backend, production mode) and leaves the tunable ones (``ALLOWED_HOSTS``,
 ``SECURE_SSL_REDIRECT``, ``SMS_BACKEND``…) to the caller's environment when set.
@@ -233,7 +233,7 @@ def secret_key(config: StackConfig) -> str:
 LOCAL_DEFAULTS = {
     "ALLOWED_HOSTS": "localhost,127.0.0.1,[::1]",
     # nginx listens on plain HTTP too (local load tests); a real deployment redirects port 80
-    # to HTTPS in nginx and keeps SECURE_SSL_REDIRECT=1 (docs/deploy.md).
+    # to HTTPS in nginx and keeps SECURE_SSL_REDIRECT=1 (docs/operations.md).
     "SECURE_SSL_REDIRECT": "0",
     # HSTS for "localhost" would stick in a developer's browser for a year.
     "SECURE_HSTS_SECONDS": "0",
@@ -1210,7 +1210,7 @@ def _env_pair(raw: str) -> tuple[str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="A production-like iHaNoi stack on this machine (docs/deploy.md).",
+        description="A production-like iHaNoi stack on this machine (docs/operations.md).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
