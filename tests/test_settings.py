@@ -10,17 +10,22 @@ from django.core.exceptions import ImproperlyConfigured
 from ihanoi.lib.env import env_bool, env_choice, env_int, env_list
 
 
-def _start(**env: str) -> subprocess.CompletedProcess[str]:
+def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Start Django with ``env`` (and this process's environment) and run ``code``."""
     full_env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
     full_env.update(env)
-    return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+    return subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
         env={**full_env, "DJANGO_SETTINGS_MODULE": "ihanoi.settings"},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def _start(**env: str) -> subprocess.CompletedProcess[str]:
+    return _run("print('started')", **env)
 
 
 def test_zero_configuration_starts():
@@ -101,21 +106,7 @@ def test_argon2_is_the_password_hasher():
 
 def _show(expression: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Start with ``env`` and print ``expression`` evaluated on the settings."""
-    full_env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
-    full_env.update(env)
-    return subprocess.run(  # noqa: S603 - our own interpreter and code
-        [
-            sys.executable,
-            "-c",
-            f"import django; django.setup(); from django.conf import settings as s; "
-            f"print(repr({expression}))",
-        ],
-        env={**full_env, "DJANGO_SETTINGS_MODULE": "ihanoi.settings"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return _run(f"from django.conf import settings as s; print(repr({expression}))", **env)
 
 
 def test_the_connection_pool_is_sized_from_the_environment():

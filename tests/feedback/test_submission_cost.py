@@ -19,6 +19,16 @@ from tests.feedback.test_submission import _submission
 TRAFFIC: dict[str, Any] = {"category_code": "giao-thong", "answers": {"su-co": "mat-duong"}}
 
 
+# Each table once: the report in its routed state, both first events, every notification and
+# every delivery.
+WRITES = [
+    "INSERT feedback_report",
+    "INSERT feedback_reportevent",
+    "INSERT notifications_notification",
+    "INSERT notifications_delivery",
+]
+
+
 def _statements(world: World, **overrides: Any) -> list[str]:
     # A first submission warms this process's caches (ward index, working calendar); then
     # the outbox is emptied, so that what follows counts the measured submission's rows.
@@ -42,12 +52,7 @@ def _head(sql: str) -> str:
 def test_a_routed_submission_writes_each_table_once(world: World) -> None:
     statements = _statements(world, client_key="k-1")
     writes = [s for s in statements if s.startswith(("INSERT", "UPDATE"))]
-    assert writes == [
-        "INSERT feedback_report",
-        "INSERT feedback_reportevent",
-        "INSERT notifications_notification",
-        "INSERT notifications_delivery",
-    ]
+    assert writes == WRITES
     # Reads: the key, category, ward, questions, routing rule, committee, its members.
     assert len(statements) - len(writes) <= 9, statements
     assert not any(s.startswith("UPDATE") for s in statements)
@@ -73,12 +78,7 @@ def test_a_submission_left_for_triage_tells_the_hub_in_the_same_writes(world: Wo
     world.hk_committee.save()
     statements = _statements(world, client_key="k-2")
     writes = [s for s in statements if s.startswith(("INSERT", "UPDATE"))]
-    assert writes == [
-        "INSERT feedback_report",
-        "INSERT feedback_reportevent",
-        "INSERT notifications_notification",
-        "INSERT notifications_delivery",
-    ]
+    assert writes == WRITES
     report = Report.objects.get(client_key="k-2")
     assert report.agency is None
     assert list(report.events.values_list("kind", flat=True)) == [
