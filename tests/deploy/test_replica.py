@@ -27,6 +27,7 @@ from ihanoi.lib.dbrouter import REPLICA
 from ihanoi.oversight.services import rollup_run
 from tests.feedback import conftest as feedback
 from tests.lib.replica_alias import mirror_of_default, replica_alias
+from tests.lib.test_dbrouter import photo  # noqa: F401 - the fixture, shared
 from tests.oversight.scenario import NOW, write_march
 
 REPLICA_URL = os.environ.get("IHANOI_REPLICA_URL", "").strip()
@@ -179,7 +180,7 @@ def test_a_report_sent_through_the_site_reaches_the_replica(client, world):
 
 
 @pytest.fixture
-def march(world, photo):
+def march(world, photo):  # noqa: F811 - the fixture imported above
     lead = User.objects.create_user(
         email="cn-lead@example.vn", password="x" * 12, role=Role.AGENCY_LEAD
     )
@@ -189,11 +190,6 @@ def march(world, photo):
     caught_up()
     with time_machine.travel(NOW, tick=False):
         yield data
-
-
-@pytest.fixture(scope="module")
-def photo():
-    return feedback.prepared_photo()
 
 
 Q = "?period=month&date=2026-03-15"
