@@ -56,11 +56,14 @@ def _fast_hashing_and_local_outboxes(settings):
 def _fresh_ward_index():
     # The point → ward index is per process; rows from another test's (rolled back)
     # transaction must not answer this test's lookups.
+    from ihanoi.feedback.reference import reference_clear
     from ihanoi.places import selectors
     from ihanoi.workcalendar.selectors import city_calendar_clear
 
     selectors.ward_index_clear()
     city_calendar_clear()  # likewise the working calendar's per-process cache
+    reference_clear()  # and the submissions' reference snapshot
     yield
     selectors.ward_index_clear()
     city_calendar_clear()
+    reference_clear()

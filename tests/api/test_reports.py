@@ -11,6 +11,7 @@ import pytest
 
 from ihanoi.feedback import services
 from ihanoi.feedback.models import Category, Follow, Report, ReportPhoto, Status
+from ihanoi.feedback.reference import reference_clear
 from tests.api.conftest import assert_error
 from tests.feedback.conftest import HOAN_KIEM_LAKE, jpeg_bytes, prepared_photo, upload
 from tests.feedback.test_submission import _submission
@@ -74,6 +75,31 @@ def test_a_report_is_submitted_with_photos_and_routed(world, resident_api):
     assert photo["thumbnail_url"].endswith("-thumb.jpg")
     assert body["thumbnail_url"] == photo["thumbnail_url"]
     assert body["submitted_at"].endswith("+07:00")
+
+
+def test_a_new_report_is_answered_as_its_detail_reads_it_back(world, resident_api):
+    """The 201 is built from the rows the service made (nothing read back): it must say
+    what the stored report says."""
+    made = resident_api.post_form("/reports", _form(photos=[upload(), upload("b.jpg")]))
+    assert made.status_code == 201
+
+    stored = resident_api.get(f"/reports/{made.json()['id']}")
+
+    assert stored.status_code == 200
+    assert made.json() == stored.json()
+
+
+def test_a_retry_that_no_longer_validates_still_gets_its_report(world, resident_api):
+    key = str(uuid.uuid4())
+    first = resident_api.post_form("/reports", _form(client_key=key))
+    Category.objects.filter(code="moi-truong-ve-sinh").update(is_active=False)
+    reference_clear()  # as after the age limit: the update sent no signal
+
+    again = resident_api.post_form("/reports", _form(client_key=key))
+
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert Report.objects.count() == 1
 
 
 def test_a_retry_with_the_same_client_key_returns_the_same_report_with_200(world, resident_api):

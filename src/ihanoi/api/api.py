@@ -297,6 +297,12 @@ def _photos(files: list[UploadedFile] | None) -> list[Any]:
     return prepare_uploads(files)
 
 
+def _retried(request: HttpRequest, report: Report, user: User) -> Status[dict[str, Any]]:
+    """A retry's answer: the report made the first time, as stored now."""
+    report = selectors.visible_report(report.public_id, user) or report
+    return Status(200, presenters.report_out(request, report, user=user))
+
+
 @reports_router.post("", response={200: ReportOut, 201: ReportOut, **errors_for(400, 401)})
 def submit_report(
     request: HttpRequest,
@@ -307,12 +313,18 @@ def submit_report(
     ``photos``). 201 when it was made now; 200 with the same report when ``client_key``
     names one this person already sent (a retry)."""
     user, _device = signed_in(request)
-    existing = selectors.report_by_client_key(user, payload.client_key)
-    if existing is not None:
-        return Status(200, presenters.report_out(request, existing, user=user))
-    answers = _answers(payload.answers)
-    prepared = _photos(photos)
-    report, created = feedback_services.report_submit(
+    # The client_key is not looked up first: the service finds the earlier report when the
+    # key stops the INSERT (a retry is rare; every submission would pay for the lookup).
+    try:
+        answers = _answers(payload.answers)
+        prepared = _photos(photos)
+    except ValidationError:
+        # A retry whose photos the phone could not send again still gets its report.
+        earlier = feedback_selectors.report_by_client_key(user, payload.client_key)
+        if earlier is None:
+            raise
+        return _retried(request, earlier, user)
+    done = feedback_services.report_submit_detailed(
         reporter=user,
         submission=feedback_services.Submission(
             kind=payload.kind,
@@ -328,12 +340,12 @@ def submit_report(
             channel=Channel.APP,
         ),
         photos=prepared,
-        client_key_checked=True,
     )
-    if not created:  # a retry that raced the first request: the row it made, as stored
-        report = selectors.visible_report(report.public_id, user) or report
-    # A new report is presented from the objects the service made (its own, so visible).
-    return Status(201 if created else 200, presenters.report_out(request, report, user=user))
+    if not done.created:
+        return _retried(request, done.report, user)
+    # A new report is presented from the rows the service made (no read back).
+    fresh = presenters.Fresh(photos=list(done.photos), events=list(done.events))
+    return Status(201, presenters.report_out(request, done.report, user=user, fresh=fresh))
 
 
 @reports_router.get(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
@@ -157,9 +158,25 @@ def event_out(event: ReportEvent) -> dict[str, Any]:
     }
 
 
-def report_out(request: HttpRequest, report: Report, *, user: User | None) -> dict[str, Any]:
-    """The detail of a report the caller may see (``selectors.visible_report``)."""
-    photos = list(selectors.visible_photos(report))
+@dataclass(frozen=True)
+class Fresh:
+    """The photos and events of a report made in this request, as the service made them."""
+
+    photos: list[ReportPhoto]
+    events: list[ReportEvent]
+
+
+def report_out(
+    request: HttpRequest, report: Report, *, user: User | None, fresh: Fresh | None = None
+) -> dict[str, Any]:
+    """The detail of a report the caller may see (``selectors.visible_report``); ``fresh``
+    for one made in this request (nothing is read back)."""
+    if fresh is None:
+        photos = list(selectors.visible_photos(report))
+        events = list(timeline(report, public_only=True))
+    else:
+        photos = [photo for photo in fresh.photos if not photo.is_hidden]
+        events = [event for event in fresh.events if event.is_public]
     mine = user is not None and report.reporter_id == user.pk
     public = selectors.is_publicly_visible(report)
     following = not mine and selectors.is_following(report, user)
@@ -183,7 +200,7 @@ def report_out(request: HttpRequest, report: Report, *, user: User | None) -> di
             "rating": report.rating or None,
             "rating_label": str(RatingValue(report.rating).label) if report.rating else None,
             "photos": [photo_out(request, photo) for photo in photos],
-            "timeline": [event_out(event) for event in timeline(report, public_only=True)],
+            "timeline": [event_out(event) for event in events],
             "mine": mine,
             "following": following,
             "can_follow": user is not None and not mine and public and report.is_open(),

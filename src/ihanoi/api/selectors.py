@@ -97,13 +97,6 @@ def visible_report(public_id: uuid.UUID, user: User | None) -> Report | None:
     return report if is_publicly_visible(report) else None
 
 
-def report_by_client_key(user: User, client_key: str) -> Report | None:
-    """The report a retried submission already made (same reporter, same key)."""
-    if not client_key:
-        return None
-    return Report.objects.filter(reporter=user, client_key=client_key).first()
-
-
 def visible_photos(report: Report) -> QuerySet[ReportPhoto]:
     """Photos anyone who may see the report may see: hidden ones never leave the hub."""
     return report.photos.filter(is_hidden=False).order_by("created_at", "pk")

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from ihanoi.agencies.models import Agency
-from ihanoi.agencies.selectors import agency_for_ward_committee
 from ihanoi.places.models import AdministrativeUnit
 
-from .models import Category, RoutingRule
+from .models import Category
+from .reference import Reference, reference
 
 
 @dataclass(frozen=True)
@@ -41,15 +40,17 @@ REASONS = {
 }
 
 
-def route(*, category: Category, ward: AdministrativeUnit) -> RoutingDecision:
-    rules = list(
-        RoutingRule.objects.filter(
-            Q(category=category) | Q(category__isnull=True),
-            Q(unit=ward) | Q(unit__isnull=True),
-            is_active=True,
-            agency__is_active=True,
-        ).select_related("agency")
-    )
+def route(
+    *, category: Category, ward: AdministrativeUnit, snapshot: Reference | None = None
+) -> RoutingDecision:
+    """Reads the reference snapshot (``reference.py``; this process's own unless the caller
+    gives the one it already holds), not the database."""
+    snapshot = snapshot or reference()
+    rules = [
+        rule
+        for rule in snapshot.rules
+        if rule.category_id in (category.pk, None) and rule.unit_id in (ward.pk, None)
+    ]
     ranks = (
         ("rule_category_ward", lambda r: r.category_id == category.pk and r.unit_id == ward.pk),
         ("rule_category", lambda r: r.category_id == category.pk and r.unit_id is None),
@@ -64,7 +65,7 @@ def route(*, category: Category, ward: AdministrativeUnit) -> RoutingDecision:
         if len(agencies) > 1:
             return RoutingDecision(agency=None, reason="ambiguous", rule_ids=ids)
         return RoutingDecision(agency=best[0].agency, reason=reason, rule_ids=ids)
-    committee = agency_for_ward_committee(ward)
-    if committee is not None and committee.is_active:
+    committee = snapshot.committees.get(ward.pk)
+    if committee is not None:
         return RoutingDecision(agency=committee, reason="ward_committee")
     return RoutingDecision(agency=None, reason="no_agency")

@@ -195,6 +195,13 @@ def nearby_open(
     )
 
 
+def report_by_client_key(reporter: User, client_key: str) -> Report | None:
+    """The report a retried submission already made (same reporter, same key)."""
+    if not client_key:
+        return None
+    return Report.objects.filter(reporter=reporter, client_key=client_key).first()
+
+
 def timeline(report: Report, *, public_only: bool) -> QuerySet[ReportEvent]:
     events = report.events.select_related("actor", "agency").order_by("created_at", "id")
     return events.filter(is_public=True) if public_only else events

@@ -29,7 +29,7 @@ from ihanoi.lib.geo import InvalidCoordinates
 from ihanoi.lib.text import nfc
 from ihanoi.notifications.services import Message, notify, notify_all
 from ihanoi.places.models import AdministrativeUnit
-from ihanoi.places.selectors import locate_ward
+from ihanoi.places.selectors import locate_ward_hit
 
 from . import deadlines
 from .models import (
@@ -50,7 +50,9 @@ from .models import EventKind as E
 from .permissions import StaffScope, can_act, scope_of
 from .photos import PreparedPhoto
 from .questions import clean_answers
+from .reference import Reference, reference
 from .routing import RoutingDecision, route
+from .selectors import report_by_client_key
 from .transitions import transition
 
 MAX_PHOTOS = 5
@@ -81,11 +83,12 @@ class Submission:
 
 
 def submission_validate(
-    submission: Submission, photos: Sequence[PreparedPhoto]
+    submission: Submission, photos: Sequence[PreparedPhoto], snapshot: Reference
 ) -> tuple[Category, dict[str, Any], AdministrativeUnit]:
-    """All checks before anything is written; ValidationError keyed by field."""
+    """All checks before anything is written; ValidationError keyed by field. Categories,
+    questions and wards come from the ``snapshot`` (reference.py), not the database."""
     errors: dict[str, list[str]] = {}
-    category = Category.objects.filter(code=submission.category_code, is_active=True).first()
+    category = snapshot.category(submission.category_code)
     if category is None:
         errors["category"] = [_("Choose a category from the list.")]
     if submission.kind not in Kind.values:
@@ -114,16 +117,23 @@ def submission_validate(
         errors["photos"] = [_("This category needs at least one photo.")]
     ward = None
     try:
-        ward = locate_ward(submission.lat, submission.lon)
+        hit = locate_ward_hit(submission.lat, submission.lon)
     except InvalidCoordinates as exc:
         errors["location"] = [str(exc)]
     else:
+        if hit is not None:
+            # The snapshot misses a ward only for the seconds after a boundary change.
+            ward = snapshot.ward(hit.unit_id) or (
+                AdministrativeUnit.objects.defer("boundary").filter(pk=hit.unit_id).first()
+            )
         if ward is None:
             errors["location"] = [_("This point is outside the city. Place the pin in Hanoi.")]
     answers: dict[str, Any] = {}
     if category is not None:
         try:
-            answers = clean_answers(category, submission.answers or {})
+            answers = clean_answers(
+                category, submission.answers or {}, snapshot.questions(category)
+            )
         except ValidationError as exc:
             for key, messages in exc.message_dict.items():
                 errors.setdefault(key, []).extend(messages)
@@ -133,27 +143,52 @@ def submission_validate(
     return category, answers, ward
 
 
+@dataclass(frozen=True)
+class Submitted:
+    """What ``report_submit_detailed`` did. A new report carries the rows made with it, so
+    that the caller can present it without reading them back."""
+
+    report: Report
+    created: bool
+    photos: tuple[ReportPhoto, ...] = ()
+    events: tuple[ReportEvent, ...] = ()
+
+
 def report_submit(
     *,
     reporter: User,
     submission: Submission,
     photos: Sequence[PreparedPhoto] = (),
     now: datetime.datetime | None = None,
-    client_key_checked: bool = False,
 ) -> tuple[Report, bool]:
-    """Create a report, route it and tell the reporter. Returns (report, created).
+    """Create a report, route it and tell the reporter. Returns (report, created); see
+    ``report_submit_detailed``."""
+    done = report_submit_detailed(reporter=reporter, submission=submission, photos=photos, now=now)
+    return done.report, done.created
 
-    A retry with the same ``client_key`` returns the report made the first time (a caller
-    that has just looked the key up itself says so with ``client_key_checked``; a retry
-    racing past both looks is still caught by the unique key)."""
-    if submission.client_key and not client_key_checked:
-        existing = Report.objects.filter(
-            reporter=reporter, client_key=submission.client_key
-        ).first()
-        if existing is not None:
-            return existing, False
-    category, answers, ward = submission_validate(submission, photos)
-    decision = route(category=category, ward=ward)  # reads only: before the transaction
+
+def report_submit_detailed(
+    *,
+    reporter: User,
+    submission: Submission,
+    photos: Sequence[PreparedPhoto] = (),
+    now: datetime.datetime | None = None,
+) -> Submitted:
+    """Create a report, route it and tell the reporter.
+
+    A retry with the same ``client_key`` returns the report made the first time, unchanged
+    (``created`` False). The key is not looked up first: a retry is rare, and the unique key
+    (reporter, client_key) stops its INSERT, after which the earlier report is read. A retry
+    that no longer validates (its category closed meanwhile) also gets the earlier report."""
+    snapshot = reference()
+    try:
+        category, answers, ward = submission_validate(submission, photos, snapshot)
+    except ValidationError:
+        earlier = report_by_client_key(reporter, submission.client_key)
+        if earlier is not None:
+            return Submitted(earlier, False)
+        raise
+    decision = route(category=category, ward=ward, snapshot=snapshot)  # before the transaction
     now = now or timezone.now()
     lat, lon = float(submission.lat), float(submission.lon)
     report = Report(
@@ -183,7 +218,7 @@ def report_submit(
     try:
         with transaction.atomic():
             report.save(force_insert=True)
-            _attach_photos(report, photos, role=ReportPhoto.Role.REPORT, user=reporter)
+            rows = _attach_photos(report, photos, role=ReportPhoto.Role.REPORT, user=reporter)
             ReportEvent.objects.bulk_create([submitted, routed])
             messages: list[Message] = []
             _tell_people(report, submitted, followers=False, out=messages)  # none yet
@@ -195,15 +230,12 @@ def report_submit(
             # The keys name the two events just inserted: no notification can have them.
             notify_all(messages, fresh_keys=True)
     except IntegrityError:
-        # Two retries raced past the lookup above; the unique key kept one of them.
-        if submission.client_key:
-            existing = Report.objects.filter(
-                reporter=reporter, client_key=submission.client_key
-            ).first()
-            if existing is not None:
-                return existing, False
+        # A retry (or two racing): the unique key kept the first report.
+        earlier = report_by_client_key(reporter, submission.client_key)
+        if earlier is not None:
+            return Submitted(earlier, False)
         raise
-    return report, True
+    return Submitted(report, True, tuple(rows), (submitted, routed))
 
 
 TRIAGE_NEWS = gettext_noop("A report waits for triage: %(title)s")
@@ -246,7 +278,8 @@ def _assign_to(report: Report, agency: Agency, *, now: datetime.datetime) -> Non
 
 def _attach_photos(
     report: Report, photos: Iterable[PreparedPhoto], *, role: str, user: User | None
-) -> None:
+) -> list[ReportPhoto]:
+    rows = []
     for index, photo in enumerate(photos):
         stem = f"{role}-{photo.sha256[:16]}-{index}"
         row = ReportPhoto(
@@ -260,6 +293,8 @@ def _attach_photos(
         row.image.save(f"{stem}.jpg", ContentFile(photo.image), save=False)
         row.thumbnail.save(f"{stem}-thumb.jpg", ContentFile(photo.thumbnail), save=False)
         row.save()
+        rows.append(row)
+    return rows
 
 
 # --- Lifecycle actions -------------------------------------------------------------------
