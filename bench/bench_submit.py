@@ -9,10 +9,12 @@ builds a small world (two wards with square boundaries, ``agencies_seed()``,
 ``feedback_seed()``, a resident with a verified phone, an officer and a lead in the
 Hoàn Kiếm ward's People's Committee), with MEDIA_ROOT in a temporary folder and the dummy
 task backend (the delivery task is not run: the measurement is the web request's work).
-The scratch database is dropped at the end, whatever happens.
+The scratch database is dropped at the end, whatever happens. The cache is the settings'
+default (a database table) unless ``REDIS_URL`` is set, as it is in production
+(``REDIS_URL=redis://127.0.0.1:6379/9``: the table's SELECTs are not production's SQL).
 
-Three methods, each submitting N reports per round. Within a round they take turns every
-``--batch`` reports (A, B, C, B, C, A, …: the order rotates, so that no method always follows
+Four methods, each submitting N reports per round. Within a round they take turns every
+``--batch`` reports (A, B, C, D, B, C, D, A, …: the order rotates, so that no method always follows
 the same one), so that all three meet the same machine load even when it changes within
 seconds (the project's machines are shared; a test run next door is common):
 
@@ -21,6 +23,9 @@ seconds (the project's machines are shared; a test run next door is common):
   sends;
 - service + photo: the same with one photo, prepared once before the rounds from a
   phone-like 12 MP JPEG and reused (decoding is ``bench_images.py``'s subject);
+- API request: the same report as the app sends it, ``POST /api/v1/reports`` (multipart,
+  a device token) through Django's WSGI handler in this process: middleware, token, ninja,
+  the service and the 201 presenter, without an HTTP server;
 - baseline: through psycopg (the driver Django uses, with the same client-side binding),
   one transaction per report inserting the rows the service writes for one report
   without a photo, copied from a report the service made: 1 ``feedback_report``, 2
@@ -77,8 +82,8 @@ DESCRIPTION = (
 )
 WARM_UP = 20
 
-SERVICE, PHOTO, BASELINE = "service", "service + photo", "baseline"
-METHODS = (SERVICE, PHOTO, BASELINE)
+SERVICE, PHOTO, API, BASELINE = "service", "service + photo", "API request", "baseline"
+METHODS = (SERVICE, PHOTO, API, BASELINE)
 
 
 # --- Machine ----------------------------------------------------------------------------------
@@ -140,6 +145,9 @@ def django_setup(url: str, media_root: Path) -> None:
     os.environ["TASKS_BACKEND"] = "dummy"
     os.environ["DEBUG"] = "false"  # no query log
     os.environ["IHANOI_PRODUCTION"] = "false"
+    # The API method goes through the WSGI handler, whose request_finished would close a
+    # connection kept for no time: production borrows from a pool (DATABASE_POOL).
+    os.environ.setdefault("DATABASE_CONN_MAX_AGE", "600")
     import django
 
     django.setup()
@@ -255,6 +263,59 @@ def service_method(world: World, photos: Sequence[Any]) -> Callable[[], int]:
         )
         assert created
         return report.pk
+
+    return submit
+
+
+def api_method(world: World) -> Callable[[], int]:
+    """The same submission as the mobile app sends it: POST /api/v1/reports (multipart, a
+    device token) through Django's WSGI handler in this process: middleware, the token,
+    ninja's parsing, the service and the 201 presenter; no HTTP server, no network."""
+    import json
+
+    from django.core.handlers.wsgi import WSGIHandler
+
+    from ihanoi.api.services import device_token_issue
+
+    token = device_token_issue(user=world.resident, name="bench")[1]
+    handler = WSGIHandler()
+    lat, lon = POINT
+    fields = {
+        "category": CATEGORY,
+        "title": TITLE,
+        "description": DESCRIPTION,
+        "answers": json.dumps(ANSWERS),
+        "lat": str(lat),
+        "lon": str(lon),
+    }
+
+    def submit() -> int:
+        boundary = uuid.uuid4().hex
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'
+            for key, value in {**fields, "client_key": uuid.uuid4().hex}.items()
+        ]
+        body = ("".join(parts) + f"--{boundary}--\r\n").encode()
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/api/v1/reports",
+            "QUERY_STRING": "",
+            "SERVER_NAME": "localhost",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "localhost",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "CONTENT_TYPE": f"multipart/form-data; boundary={boundary}",
+            "CONTENT_LENGTH": str(len(body)),
+            "HTTP_AUTHORIZATION": f"Bearer {token}",
+        }
+        status: list[str] = []
+        answer = b"".join(handler(environ, lambda line, headers: status.append(line)))
+        if not status or not status[0].startswith("201"):
+            raise RuntimeError(f"the API answered {status}: {answer[:300]!r}")
+        return int(json.loads(answer)["number"])
 
     return submit
 
@@ -648,6 +709,7 @@ def run(
     methods: dict[str, Callable[[], int]] = {
         SERVICE: service,
         PHOTO: with_photo,
+        API: api_method(world),
         BASELINE: baseline,
     }
 
@@ -676,6 +738,9 @@ def run(
     )
     port = urlsplit(url).port or 5432
     print(f"database: {name} on {host}:{port}, migrated in {migrate_seconds:.1f} s")
+    from django.conf import settings
+
+    print(f"cache: {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}")
     print(
         f"world: 2 square wards, category {CATEGORY!r} → {world.committee.code} "
         f"({world.staff} members); reporter with a verified phone"
@@ -705,7 +770,8 @@ def run(
         spent = dict.fromkeys(METHODS, 0.0)
         for batch, first_report in enumerate(range(0, args.count, args.batch)):
             size = min(args.batch, args.count - first_report)
-            for method in METHODS[batch % 3 :] + METHODS[: batch % 3]:
+            turn = batch % len(METHODS)
+            for method in METHODS[turn:] + METHODS[:turn]:
                 batch_seconds, each = timed(methods[method], size)
                 spent[method] += batch_seconds
                 latencies[method] += each
@@ -722,7 +788,7 @@ def run(
             f"{statistics.median(latencies[method]) * 1000:>10.2f} "
             f"{p95(latencies[method]) * 1000:>8.2f}"
         )
-    for method in (SERVICE, PHOTO):
+    for method in (SERVICE, PHOTO, API):
         ratios = [s / b for s, b in zip(seconds[method], seconds[BASELINE], strict=True)]
         print(
             f"time per report, {method} / baseline: {rates[BASELINE] / rates[method]:.2f}× "

@@ -226,6 +226,10 @@ class Sampler:
         self.rss_peak: dict[tuple[str, int], int] = {}
         self.hwm: dict[tuple[str, int], int] = {}
         self.extra: dict[str, list[int]] = {}  # group → pids (client, postgres backends)
+        # The last ticks seen of each watched process outside the stack's tree (the client,
+        # PostgreSQL backends): a backend that ends mid-phase (its gunicorn worker recycled
+        # after max_requests) keeps what it spent instead of taking it out of the total.
+        self.last_ticks: dict[tuple[str, int], int] = {}
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -233,6 +237,8 @@ class Sampler:
     def watch(self, group: str, pids: list[int]) -> None:
         with self.lock:
             self.extra[group] = list(pids)
+            for key in [key for key in self.last_ticks if key[0] == group]:
+                del self.last_ticks[key]
 
     def _groups(self) -> dict[str, list[tuple[str, int, bool]]]:
         """group → (label, pid, count reaped children)."""
@@ -245,6 +251,9 @@ class Sampler:
                 groups[group].append((label, child, True))
         with self.lock:
             for group, pids in self.extra.items():
+                if group == "postgres" and pids:
+                    # Backends opened after the phase started (a recycled worker's pool).
+                    pids.extend(set(database_backends(self.database)) - set(pids))
                 groups.setdefault(group, []).extend((group, pid, False) for pid in pids)
         return groups
 
@@ -254,9 +263,15 @@ class Sampler:
             total = 0
             for label, pid, reaped in members:
                 stat = proc_stat(pid)
+                if not reaped:  # outside the stack: nobody reaps it into a parent's ticks
+                    with self.lock:
+                        if stat is not None:
+                            self.last_ticks[(group, pid)] = stat[0]
+                        total += self.last_ticks.get((group, pid), 0)
+                    continue
                 if stat is None:
                     continue
-                total += stat[0] + (stat[1] if reaped else 0)
+                total += stat[0] + stat[1]
                 if group in ("client", "postgres"):
                     continue
                 memory = proc_memory(pid)
@@ -300,6 +315,23 @@ class Sampler:
             "machine_busy": busy,  # share of all CPUs
             "cpus": cpus,
         }
+
+
+def database_backends(database: str) -> list[int]:
+    """PostgreSQL backends connected to ``database``, by their process titles
+    ("postgres: 15/main: user database host(port) state"), without asking the server."""
+    marker = f" {database} ".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if title.startswith(b"postgres: ") and marker in title:
+            found.append(int(entry.name))
+    return found
 
 
 def postgres_backends(url: str) -> list[int]:
