@@ -32,6 +32,7 @@ from django.utils import translation
 
 from ihanoi.agencies.models import Agency
 from ihanoi.feedback.models import H3_RESOLUTION, Category, Kind, Question, RejectionReason
+from ihanoi.feedback.reference import Reference, reference
 from ihanoi.feedback.routing import route
 from ihanoi.lib.geo import WardHit, WardIndex
 from ihanoi.places.models import AdministrativeUnit
@@ -224,6 +225,9 @@ class City:
         )
         self._category_cum = self._category_weights(rng)
         self._routes: dict[tuple[int, int], Routing] = {}
+        # One snapshot for the whole load: the generator runs in a transaction, where
+        # reference() would read the tables afresh at each call.
+        self._reference: Reference | None = None
 
     # --- Loading ----------------------------------------------------------------------------
 
@@ -380,8 +384,11 @@ class City:
         key = (category, ward)
         found = self._routes.get(key)
         if found is None:
+            self._reference = self._reference or reference()
             decision = route(
-                category=self.categories[category].category, ward=self.wards[ward].unit
+                category=self.categories[category].category,
+                ward=self.wards[ward].unit,
+                snapshot=self._reference,
             )
             with translation.override(settings.LANGUAGE_CODE):
                 note = decision.explain()
