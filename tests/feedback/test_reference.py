@@ -4,13 +4,16 @@ the snapshot is kept only outside a transaction, and the shared version changes 
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
+from ihanoi.agencies.services import agencies_seed
 from ihanoi.feedback import reference as ref
 from ihanoi.feedback.models import Category, RoutingRule
 from ihanoi.feedback.services import report_submit
@@ -151,3 +154,58 @@ def test_an_unreadable_cache_falls_back_on_the_age_limit(
     assert ref.reference() is with_no_version
     clock[0] += ref.MAX_AGE_SECONDS
     assert ref.reference() is not with_no_version
+
+
+def test_an_evicted_version_is_replaced_by_a_fresh_one(world: World) -> None:
+    kept = ref.reference()
+    cache.delete(ref.VERSION_KEY)  # evicted
+
+    rebuilt = ref.reference()
+
+    assert rebuilt is not kept
+    assert isinstance(rebuilt.version, str)
+    assert cache.get(ref.VERSION_KEY) == rebuilt.version
+    assert ref.reference() is rebuilt
+
+
+def test_a_bulk_seed_of_agencies_is_seen_without_model_signals(world: World) -> None:
+    kept = ref.reference()
+    version = cache.get(ref.VERSION_KEY)
+
+    agencies_seed()  # bulk_create / bulk_update: no post_save
+
+    assert cache.get(ref.VERSION_KEY) != version
+    assert ref.reference() is not kept
+
+
+def test_another_thread_that_finds_it_rebuilt_does_not_build_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = ref.reference()
+    builds: list[object] = []
+    real_build = ref._build
+
+    def counting(*args: Any) -> ref.Reference:
+        builds.append(args)
+        return real_build(*args)
+
+    monkeypatch.setattr(ref, "_build", counting)
+    ref.reference_clear()
+
+    # Several threads found the snapshot stale at once and queue on the lock.
+    def read() -> None:
+        try:
+            ref.reference()
+        finally:
+            connection.close()  # this thread's own connection
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    with ref._lock:
+        for thread in threads:
+            thread.start()
+        time.sleep(0.2)
+    for thread in threads:
+        thread.join()
+
+    assert len(builds) == 1
+    assert ref.reference() is not first

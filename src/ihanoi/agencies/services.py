@@ -26,6 +26,7 @@ from ihanoi.accounts.models import Role, User
 from ihanoi.agencies import seed
 from ihanoi.agencies.models import Agency, Membership
 from ihanoi.agencies.search import search_key
+from ihanoi.lib.signals import bulk_reference_write
 from ihanoi.lib.text import fold, nfc, remove_marks
 from ihanoi.places.models import AdministrativeUnit
 from ihanoi.places.selectors import current_wards
@@ -188,6 +189,8 @@ def agencies_seed(*, on: datetime.date | None = None) -> SeedResult:
     Agency.objects.bulk_update(
         to_update, [*_OWNED_FIELDS, *_CONTACT_FIELDS, "search_key"], batch_size=500
     )
+    # Bulk writes send no model signals: say so to what keeps agencies in memory.
+    bulk_reference_write.send(sender=Agency, using="default")
 
     # Not every database returns ids from a bulk insert: read them back by code.
     committee_ids = dict(

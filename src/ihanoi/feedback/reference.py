@@ -8,13 +8,17 @@ from memory.
 Each process keeps its own copy and nothing else depends on it (DESIGN §3, "Scale-out": no
 in-memory state that must be shared). Freshness:
 
-- A write through the models (admin, services, seed commands that save) clears this
-  process's snapshot at once and, when its transaction commits, changes a version token in
-  the shared cache (Redis in production, the database table in the demo). Every process
-  compares the token with its snapshot's at each use: a change is seen by the next
-  submission everywhere. The token changes on commit, not before, so that no process can
-  rebuild from the old rows under the new token.
-- A snapshot is kept at most ``MAX_AGE_SECONDS``: a write that bypasses the models
+- A write through the models (admin, services) clears this process's snapshot at once and,
+  when its transaction commits, clears it again (a thread may have rebuilt it from the rows
+  before the commit) and changes a version token in the shared cache (Redis in production,
+  the database table in the demo). Every process compares the token with its snapshot's at
+  each use: a change is seen by the next submission everywhere. The token changes on commit,
+  not before, so that no process can rebuild from the old rows under the new token. A token
+  missing from the cache (evicted) is replaced by a fresh one, never read as "unchanged".
+- Services that write agencies or units in bulk (``bulk_create``/``bulk_update`` send no
+  model signals: the agencies' seed, the units import) send
+  ``ihanoi.lib.signals.bulk_reference_write``, which does the same.
+- A snapshot is kept at most ``MAX_AGE_SECONDS``: any other write that bypasses the models
   (``QuerySet.update``, SQL by hand) is seen within that time.
 - A snapshot read inside a transaction is used once and not kept: it may hold rows of that
   transaction, which can still roll back.
@@ -41,6 +45,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
 from ihanoi.agencies.models import Agency
+from ihanoi.lib.signals import bulk_reference_write
 from ihanoi.places.models import AdministrativeUnit
 from ihanoi.places.selectors import current_wards
 
@@ -115,10 +120,24 @@ _clock: Callable[[], float] = time.monotonic
 def _version() -> str | None:
     try:
         value = cache.get(VERSION_KEY)
+        if not isinstance(value, str):
+            # Never set, or evicted (a culled database cache, Redis under memory pressure): a
+            # fresh token, so that no snapshot built without one can pass for current later.
+            cache.add(VERSION_KEY, uuid.uuid4().hex, None)
+            value = cache.get(VERSION_KEY)
     except Exception:  # the cache is down: the age limit still bounds staleness
         logger.warning("reference version unreadable; relying on the age limit", exc_info=True)
         return None
     return value if isinstance(value, str) else None
+
+
+def _current(kept: Reference | None, version: str | None, day: datetime.date, now: float) -> bool:
+    return (
+        kept is not None
+        and kept.version == version
+        and kept.day == day
+        and 0 <= now - kept.built_at < MAX_AGE_SECONDS
+    )
 
 
 def reference() -> Reference:
@@ -128,16 +147,16 @@ def reference() -> Reference:
     day = timezone.localdate()
     version = _version()
     kept = _kept
-    if (
-        kept is not None
-        and kept.version == version
-        and kept.day == day
-        and 0 <= now - kept.built_at < MAX_AGE_SECONDS
-    ):
+    if _current(kept, version, day, now):
+        assert kept is not None
         return kept
     if transaction.get_connection().in_atomic_block:
         return _build(version, day, now)
     with _lock:
+        kept, now = _kept, _clock()  # the wait may have been long enough to matter
+        if _current(kept, version, day, now):  # another thread has just built it
+            assert kept is not None
+            return kept
         fresh = _build(version, day, now)
         _kept = fresh
         return fresh
@@ -161,9 +180,22 @@ def _bump() -> None:
         )
 
 
-def _changed(sender: type[Model], **kwargs: object) -> None:
+def _committed() -> None:
     reference_clear()
-    transaction.on_commit(_bump, using=kwargs.get("using") or "default")  # type: ignore[arg-type]
+    _bump()
+
+
+def reference_changed(using: str = "default") -> None:
+    """Say that reference rows change in the current transaction (for writes that send no
+    model signals): this process forgets its snapshot now and again on commit, and every
+    process sees a new version token on commit."""
+    reference_clear()
+    transaction.on_commit(_committed, using=using)
+
+
+def _changed(sender: type[Model], **kwargs: object) -> None:
+    using = kwargs.get("using")
+    reference_changed(using if isinstance(using, str) else "default")
 
 
 WATCHED: tuple[type[Model], ...] = (
@@ -185,3 +217,4 @@ def connect_signals() -> None:
     m2m_changed.connect(
         _changed, sender=Agency.served_units.through, dispatch_uid="reference-served-units"
     )
+    bulk_reference_write.connect(_changed, dispatch_uid="reference-bulk-write")

@@ -50,7 +50,7 @@ from .models import EventKind as E
 from .permissions import StaffScope, can_act, scope_of
 from .photos import PreparedPhoto
 from .questions import clean_answers
-from .reference import Reference, reference
+from .reference import Reference, reference, reference_clear
 from .routing import RoutingDecision, route
 from .selectors import report_by_client_key
 from .transitions import transition
@@ -234,6 +234,8 @@ def report_submit_detailed(
         earlier = report_by_client_key(reporter, submission.client_key)
         if earlier is not None:
             return Submitted(earlier, False)
+        # Not the key: perhaps a row the snapshot named is gone; the next call rereads them.
+        reference_clear()
         raise
     return Submitted(report, True, tuple(rows), (submitted, routed))
 

@@ -37,6 +37,7 @@ from ihanoi.accounts.models import Role, User
 from ihanoi.feedback import services as feedback_services
 from ihanoi.feedback.models import Channel, Kind, RatingValue, Report, ReportEvent, Status
 from ihanoi.feedback.models import EventKind as E
+from ihanoi.feedback.reference import reference
 from ihanoi.feedback.transitions import transition
 from ihanoi.lib.phone import InvalidPhoneNumber, normalise_vn_phone
 from ihanoi.lib.text import nfc
@@ -355,6 +356,8 @@ def open311_request_submit(
         channel=Channel.OPEN311,
         media_urls=tuple(data.media_urls),
     )
+    # The submissions' reference snapshot is kept only when read outside a transaction.
+    reference()
     try:
         with transaction.atomic():
             reporter = _reporter_for(api_key, data.person)

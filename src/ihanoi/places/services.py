@@ -19,6 +19,7 @@ from ihanoi.lib.geo import (
     to_geojson,
     voronoi_cells,
 )
+from ihanoi.lib.signals import bulk_reference_write
 from ihanoi.lib.text import fold, nfc
 
 from . import selectors
@@ -128,6 +129,9 @@ def _sync_units(
     # Needs a backend that returns ids from bulk inserts (PostgreSQL, SQLite ≥ 3.35).
     AdministrativeUnit.objects.bulk_create(to_create)
     AdministrativeUnit.objects.bulk_update(to_update, list(_SOURCE_FIELDS))
+    if to_create or to_update:
+        # Bulk writes send no model signals: say so to what keeps units in memory.
+        bulk_reference_write.send(sender=AdministrativeUnit, using="default")
     counter.created += len(to_create)
     counter.updated += len(to_update)
     existing.update({unit.code: unit for unit in to_create})
