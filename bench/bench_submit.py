@@ -424,8 +424,12 @@ def _link_parts(link: str, public_id: str, pk: int) -> tuple[str, str, str]:
     return link, "", ""
 
 
-def baseline_build(url: str, report_id: int) -> Baseline:
-    """Copy what the service wrote for ``report_id`` (its rows, its texts) into templates."""
+def baseline_build(url: str, report_id: int, *, copies_for: int | None = None) -> Baseline:
+    """Copy what the service wrote for ``report_id`` (its rows, its texts) into templates.
+
+    ``copies_for``: a user's id. The copies then go to that reporter, unpublished, with their
+    deliveries already sent: the same tables, columns and sizes, but no list shows them and
+    no worker sends them (the load test runs the baseline beside a live stack)."""
     from ihanoi.feedback.models import Report, ReportEvent
     from ihanoi.notifications.models import Delivery, Notification
 
@@ -433,9 +437,13 @@ def baseline_build(url: str, report_id: int) -> Baseline:
     events = list(ReportEvent.objects.filter(report_id=report_id).order_by("pk").values())
     event_position = {event["id"]: position for position, event in enumerate(events)}
     keys = re.compile(r"report-event:(\d+):(.+)")
+    ids = "|".join(str(pk) for pk in event_position)
     notifications, matches = [], []
+    # Only this report's notifications: the database may hold millions.
     for row in (
-        Notification.objects.filter(dedupe_key__startswith="report-event:").order_by("pk").values()
+        Notification.objects.filter(dedupe_key__regex=rf"^report-event:({ids}):")
+        .order_by("pk")
+        .values()
     ):
         match = keys.fullmatch(row["dedupe_key"])
         if match and int(match[1]) in event_position:
@@ -453,6 +461,17 @@ def baseline_build(url: str, report_id: int) -> Baseline:
 
     def positions(columns: list[str]) -> dict[str, int]:
         return {column: index for index, column in enumerate(columns)}
+
+    if copies_for is not None:
+        report_row[report_columns.index("reporter_id")] = copies_for
+        report_row[report_columns.index("is_published")] = False
+        recipient = notification_columns.index("recipient_id")
+        for row in notification_rows:
+            if row[recipient] == report["reporter_id"]:
+                row[recipient] = copies_for
+        status = delivery_columns.index("status")
+        for row in delivery_rows:
+            row[status] = Delivery.Status.SENT
 
     return Baseline(
         # Django's cursors bind parameters on the client too (no server-side prepare).

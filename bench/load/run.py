@@ -557,83 +557,14 @@ def submit_template(http_base: str, token: str, category: str, answers: dict[str
 
 
 def submit_baseline_template(url: str, report_id: int) -> bench_submit.Baseline:
-    """bench_submit.baseline_build, reading only this report's notifications (the database
-    may hold millions)."""
-    from ihanoi.feedback.models import Report, ReportEvent
-    from ihanoi.notifications.models import Delivery, Notification
-
-    report = Report.objects.values().get(pk=report_id)
-    events = list(ReportEvent.objects.filter(report_id=report_id).order_by("pk").values())
-    event_position = {event["id"]: position for position, event in enumerate(events)}
-    keys = re.compile(r"report-event:(\d+):(.+)")
-    ids = "|".join(str(pk) for pk in event_position)
-    notifications, matches = [], []
-    for row in (
-        Notification.objects.filter(dedupe_key__regex=rf"^report-event:({ids}):")
-        .order_by("pk")
-        .values()
-    ):
-        match = keys.fullmatch(row["dedupe_key"])
-        if match and int(match[1]) in event_position:
-            notifications.append(row)
-            matches.append(match)
-    notification_position = {n["id"]: position for position, n in enumerate(notifications)}
-    deliveries = list(
-        Delivery.objects.filter(notification_id__in=notification_position).order_by("pk").values()
-    )
-    report_columns, [report_row] = bench_submit._template(Report, [report])
-    event_columns, event_rows = bench_submit._template(ReportEvent, events)
-    notification_columns, notification_rows = bench_submit._template(Notification, notifications)
-    delivery_columns, delivery_rows = bench_submit._template(Delivery, deliveries)
-
-    def positions(columns: list[str]) -> dict[str, int]:
-        return {column: index for index, column in enumerate(columns)}
-
-    # The copies go to a reporter of their own, unpublished, their deliveries already sent:
-    # the same tables, columns and sizes, but no list shows them and the worker sends none.
-    # (They are deleted after the phase: baseline_rows_delete.)
+    """bench_submit.baseline_build, the copies going to a reporter of their own (they are
+    deleted after the phase: baseline_rows_delete)."""
     from ihanoi.accounts.models import Role, User
 
     copier, _ = User.objects.get_or_create(
         phone=BASELINE_PHONE, defaults={"phone_verified": True, "role": Role.RESIDENT}
     )
-    report_at = {column: index for index, column in enumerate(report_columns)}
-    report_row[report_at["reporter_id"]] = copier.pk
-    report_row[report_at["is_published"]] = False
-    recipient = notification_columns.index("recipient_id")
-    for row in notification_rows:
-        if row[recipient] == report["reporter_id"]:
-            row[recipient] = copier.pk
-    status = delivery_columns.index("status")
-    for row in delivery_rows:
-        row[status] = Delivery.Status.SENT
-
-    insert = bench_submit._insert
-    return bench_submit.Baseline(
-        conn=psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor),
-        statements=(
-            insert(Report, report_columns, 1, returning=True),
-            insert(ReportEvent, event_columns, len(event_rows), returning=True),
-            insert(Notification, notification_columns, len(notification_rows), returning=True),
-            insert(Delivery, delivery_columns, len(delivery_rows), returning=False),
-        ),
-        report_row=report_row,
-        event_rows=event_rows,
-        notification_rows=notification_rows,
-        delivery_rows=delivery_rows,
-        accept_delta=report["accept_due_at"] - report["submitted_at"],
-        report_at=positions(report_columns),
-        event_at=positions(event_columns),
-        notification_at=positions(notification_columns),
-        delivery_at=positions(delivery_columns),
-        notification_event=[event_position[int(match[1])] for match in matches],
-        notification_suffix=[match[2] for match in matches],
-        notification_link=[
-            bench_submit._link_parts(n["link"], str(report["public_id"]), report_id)
-            for n in notifications
-        ],
-        delivery_notification=[notification_position[d["notification_id"]] for d in deliveries],
-    )
+    return bench_submit.baseline_build(url, report_id, copies_for=copier.pk)
 
 
 class CollectingBaseline:
