@@ -102,6 +102,25 @@ def test_a_retry_that_no_longer_validates_still_gets_its_report(world, resident_
     assert Report.objects.count() == 1
 
 
+def test_a_retry_whose_answers_no_longer_parse_still_gets_its_report(world, resident_api):
+    key = str(uuid.uuid4())
+    first = resident_api.post_form("/reports", _form(client_key=key))
+
+    again = resident_api.post_form("/reports", _form(client_key=key, photos=None, answers="[["))
+
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert Report.objects.count() == 1
+
+
+def test_answers_that_do_not_parse_with_an_unknown_key_are_a_400(world, resident_api):
+    response = resident_api.post_form("/reports", _form(client_key="new-key", answers="[["))
+
+    error = assert_error(response, 400, "invalid")
+    assert "answers" in error["fields"]
+    assert Report.objects.count() == 0
+
+
 def test_a_retry_with_the_same_client_key_returns_the_same_report_with_200(world, resident_api):
     key = str(uuid.uuid4())
     first = resident_api.post_form("/reports", _form(client_key=key))

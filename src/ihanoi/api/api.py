@@ -316,7 +316,8 @@ def submit_report(
     # The client_key is looked up first only when photos came: decoding them again costs
     # tens of milliseconds each. Otherwise the service finds the earlier report when the key
     # stops its INSERT (a retry is rare; every submission would pay for the lookup).
-    if photos and payload.client_key:
+    looked_up = bool(photos and payload.client_key)
+    if looked_up:
         earlier = feedback_selectors.report_by_client_key(user, payload.client_key)
         if earlier is not None:
             return _retried(request, earlier, user)
@@ -324,8 +325,10 @@ def submit_report(
         answers = _answers(payload.answers)
         prepared = _photos(photos)
     except ValidationError:
-        # A retry whose photos the phone could not send again still gets its report.
-        earlier = feedback_selectors.report_by_client_key(user, payload.client_key)
+        # A retry that no longer parses still gets its report (looked up once at most).
+        earlier = None
+        if not looked_up:
+            earlier = feedback_selectors.report_by_client_key(user, payload.client_key)
         if earlier is None:
             raise
         return _retried(request, earlier, user)
