@@ -7,6 +7,7 @@ class FeedbackConfig(AppConfig):
     verbose_name = _("Feedback")
 
     def ready(self) -> None:
-        from .reference import connect_signals
+        from . import public_cache, reference
 
-        connect_signals()
+        reference.connect_signals()
+        public_cache.connect_signals()

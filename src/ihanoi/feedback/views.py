@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
@@ -9,7 +10,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,7 +21,7 @@ from ihanoi.accounts.models import User
 from ihanoi.lib import keyset
 from ihanoi.lib.dbrouter import reads_from_replica
 
-from . import selectors, services
+from . import public_cache, selectors, services
 from .catalogue import active_categories
 from .forms import RatingForm, ReplyForm, ReportForm
 from .models import Category, Report, Status
@@ -249,27 +252,37 @@ def public_map(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @reads_from_replica
-def public_map_data(request: HttpRequest) -> JsonResponse:
+def public_map_data(request: HttpRequest) -> HttpResponse:
     """The latest public reports as points (no personal data): at most MAP_LIMIT, in one
-    query of the columns shown, in the order of the public list's index."""
+    query of the columns shown, in the order of the public list's index. The same for every
+    visitor: kept in the shared cache (feedback/public_cache.py), per language."""
+    body = public_cache.cached("map", (get_language(),), _map_points_json)
+    return HttpResponse(body, content_type="application/json")
+
+
+def _map_points_json() -> bytes:
     rows = (
         selectors.public_reports()
         .order_by(*NEWEST.order_by())
         .values_list("public_id", "title", "status", "lat", "lon", "category__name")[:MAP_LIMIT]
     )
-    statuses = dict(Status.choices)
+    statuses = {value: str(label) for value, label in Status.choices}
+    # One reverse() for all: the address of a report differs only by its public id.
+    placeholder = "00000000-0000-0000-0000-000000000000"
+    detail_url = reverse("feedback:detail", args=[placeholder])
+    before, _sep, after = detail_url.partition(placeholder)
     points = [
         {
-            "url": reverse("feedback:detail", args=[public_id]),
+            "url": f"{before}{public_id}{after}",
             "title": title,
-            "status": str(statuses.get(status, status)),
+            "status": statuses.get(status, status),
             "category": category,
             "lat": round(lat, 6),
             "lon": round(lon, 6),
         }
         for public_id, title, status, lat, lon, category in rows
     ]
-    return JsonResponse({"reports": points}, json_dumps_params={"ensure_ascii": False})
+    return json.dumps({"reports": points}, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @login_required
@@ -284,6 +297,21 @@ def my_reports(request: HttpRequest) -> HttpResponse:
     return render(request, "feedback/my_reports.html", {"page": page})
 
 
+def _public_list_key(request: HttpRequest, category: str, cursor: keyset.Cursor | None) -> str:
+    """The public list's cache key: its address, when that holds only a known category and a
+    valid cursor, each once; "" (not cached) for any other address, whose page links would
+    differ."""
+    expected = {"category": [category]} if category else {}
+    if cursor is not None:
+        expected["cursor"] = [request.GET.get("cursor", "")]
+    given = {name: request.GET.getlist(name) for name in request.GET}
+    if given.get("category") == [""]:
+        del given["category"]  # "All categories" in the filter: the whole list
+    if given != expected:
+        return ""
+    return request.GET.urlencode() or "-"
+
+
 @require_GET
 @reads_from_replica
 def public_list(request: HttpRequest) -> HttpResponse:
@@ -294,17 +322,23 @@ def public_list(request: HttpRequest) -> HttpResponse:
         category_id = found.values_list("pk", flat=True).first()
         if category_id is None:
             category = ""  # no such public category: the whole list, as if none was chosen
-    page = keyset.paginate(
-        selectors.public_list(category_id=category_id),
-        NEWEST,
-        size=PAGE_SIZE,
-        cursor=page_cursor(request, NEWEST),
-    )
-    return render(
-        request,
-        "feedback/public_list.html",
-        {"page": page, "categories": category_choices(public_only=True), "category": category},
-    )
+    cursor = page_cursor(request, NEWEST)
+
+    def listing() -> str:
+        page = keyset.paginate(
+            selectors.public_list(category_id=category_id), NEWEST, size=PAGE_SIZE, cursor=cursor
+        )
+        context = {
+            "page": page,
+            "categories": category_choices(public_only=True),
+            "category": category,
+        }
+        return render_to_string("feedback/_public_list_body.html", context, request)
+
+    key = _public_list_key(request, category, cursor)
+    html = public_cache.cached("list", (get_language(), key), listing) if key else listing()
+    # Our own rendering, kept as text in the cache.
+    return render(request, "feedback/public_list.html", {"listing": mark_safe(html)})  # noqa: S308
 
 
 def _visible_report(request: HttpRequest, public_id: str) -> tuple[Report, bool]:

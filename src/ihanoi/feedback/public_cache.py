@@ -1,0 +1,128 @@
+"""A short shared cache of what the public list and the public map show.
+
+The public list's rows and the map's points are the same for every visitor (public data of
+public reports, DESIGN §2 "Privacy"), yet each request used to read and render them again:
+most of a public page's cost. They are kept in the shared cache (Redis in production, the
+database table in the demo) for ``TTL_SECONDS``, per language and per page, next to a
+version token. Freshness:
+
+- A report's update or deletion, and any write of a category, changes the token when its
+  transaction commits: whatever may take a report off the public pages (unpublishing, a
+  rejection or a merge, a category made private) or change what they show of it (its status,
+  a corrected title) is seen by the next request everywhere. Every report write goes through
+  ``Report.save()`` (DESIGN §4: services own writes), which sends the signal.
+- A new report does not change the token: it appears within ``TTL_SECONDS``. Submissions are
+  the busiest write, and a list a few seconds behind on additions is what a visitor of a
+  city-wide list expects; nothing private can appear through it.
+- With a read replica, a page built from the replica in the first
+  ``DATABASE_REPLICA_PIN_SECONDS`` after a change may not hold that change yet, so it is
+  served but not kept (the same bound the router gives a browser after its own write).
+- A page rendered inside a transaction is served but not kept: it may show rows that roll
+  back (requests run outside one; tests run inside one, and so see no cache unless they
+  commit).
+- A request whose address carries anything else than the known parameters is not cached
+  (each variant would be an entry); the cache being down only costs the rendering.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save
+
+from ihanoi.lib.dbrouter import reading_from_replica
+
+from .models import Category, Report
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "ihanoi:feedback:public-version"
+KEY_PREFIX = "ihanoi:feedback:public:"
+TTL_SECONDS = 10
+
+
+def _new_token() -> str:
+    # The time of the change travels with the token, for the replica rule above.
+    return f"{time.time():.3f}:{uuid.uuid4().hex}"
+
+
+def _changed_at(token: str) -> float:
+    try:
+        return float(token.partition(":")[0])
+    except ValueError:
+        return 0.0
+
+
+def cached(name: str, parts: Sequence[str], build: Callable[[], Any]) -> Any:
+    """``build()``'s value for this page, from the cache while it is current.
+
+    ``parts`` name the page (language, filter, cursor); the value must pickle."""
+    key = KEY_PREFIX + name + ":" + ":".join(parts)
+    try:
+        found = cache.get_many([VERSION_KEY, key])
+        version = found.get(VERSION_KEY)
+        if not isinstance(version, str):
+            # Never set, or evicted: a fresh token, so that no entry kept under an older
+            # one can pass for current.
+            cache.add(VERSION_KEY, _new_token(), None)
+            version = cache.get(VERSION_KEY)
+    except Exception:
+        logger.warning("public cache unreadable; rendering without it", exc_info=True)
+        return build()
+    entry = found.get(key)
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version:
+        return entry[1]
+    from_replica = reading_from_replica()
+    value = build()
+    if not isinstance(version, str) or transaction.get_connection().in_atomic_block:
+        return value
+    if from_replica and time.time() - _changed_at(version) < settings.DATABASE_REPLICA_PIN_SECONDS:
+        return value
+    try:
+        cache.set(key, (version, value), TTL_SECONDS)
+    except Exception:
+        logger.warning("public cache not written", exc_info=True)
+    return value
+
+
+def _bump() -> None:
+    try:
+        cache.set(VERSION_KEY, _new_token(), None)
+    except Exception:
+        logger.warning(
+            "public pages' version not changed; they catch up within %s s",
+            TTL_SECONDS,
+            exc_info=True,
+        )
+
+
+def public_changed(using: str = "default") -> None:
+    """Say that what the public pages show changes in the current transaction: every
+    process renders them afresh once it commits."""
+    transaction.on_commit(_bump, using=using)
+
+
+def _report_saved(sender: type[Model], *, created: bool = False, **kwargs: Any) -> None:
+    if created:
+        return  # a new report appears within TTL_SECONDS (see the module's note)
+    _changed(sender, **kwargs)
+
+
+def _changed(sender: type[Model], **kwargs: Any) -> None:
+    using = kwargs.get("using")
+    public_changed(using if isinstance(using, str) else "default")
+
+
+def connect_signals() -> None:
+    post_save.connect(_report_saved, sender=Report, dispatch_uid="public-cache-report-save")
+    post_delete.connect(_changed, sender=Report, dispatch_uid="public-cache-report-delete")
+    post_save.connect(_changed, sender=Category, dispatch_uid="public-cache-category-save")
+    post_delete.connect(_changed, sender=Category, dispatch_uid="public-cache-category-delete")
