@@ -156,7 +156,7 @@ CACHES: dict[str, dict[str, Any]]
 if _redis_url:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "ihanoi.lib.rediscache.RedisCache",
             "LOCATION": _redis_url,
         }
     }
