@@ -230,3 +230,14 @@ def test_a_replica_page_built_just_after_a_change_is_not_kept(
     cache.set(public_cache.VERSION_KEY, old, None)
     assert public_cache.cached("probe", ("x",), lambda: "third") == "third"
     assert public_cache.cached("probe", ("x",), lambda: "fourth") == "third"
+
+
+def test_bypassed_renders_afresh_without_touching_the_cache(client, world: World):
+    make_reports(world, 1)
+    assert _report_reads(client, PUBLIC)[0] == 1
+    assert _report_reads(client, PUBLIC)[0] == 0
+    with public_cache.bypassed():
+        assert _report_reads(client, PUBLIC)[0] == 1
+        assert public_cache.cached("probe", ("x",), lambda: "a") == "a"
+        assert public_cache.cached("probe", ("x",), lambda: "b") == "b"
+    assert public_cache.cached("probe", ("x",), lambda: "c") == "c"  # nothing was kept
