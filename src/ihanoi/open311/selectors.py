@@ -186,7 +186,7 @@ def _add_request_facts(rows: Sequence[dict[str, Any]]) -> None:
     (or merge): ``_with_request_facts`` for a page of rows, in one or two queries."""
     ids = [row["id"] for row in rows]
     last = dict(
-        ReportEvent.objects.filter(report_id__in=ids, is_public=True)
+        ReportEvent.objects.filter(report_id__any_of=ids, is_public=True)
         .values("report_id")
         .annotate(last=Max("created_at"))
         .values_list("report_id", "last")
@@ -196,7 +196,7 @@ def _add_request_facts(rows: Sequence[dict[str, Any]]) -> None:
     notes: dict[int, str] = {}
     for report_id, note in (
         ReportEvent.objects.filter(
-            report_id__in=rejected,
+            report_id__any_of=rejected,
             is_public=True,
             kind__in=[EventKind.REJECTED, EventKind.MERGED],
         )
@@ -257,21 +257,21 @@ def media_for(
     )
     event_ids = [e.pk for e in events]
     storage = ReportPhoto._meta.get_field("image").storage
-    external = ExternalMedia.objects.filter(report_id__in=report_ids, event__isnull=True)
+    external = ExternalMedia.objects.filter(report_id__any_of=report_ids, event__isnull=True)
     for report_id, url in external.values_list("report_id", "url"):
         media.by_report[report_id].append(url)
-    for event_id, url in ExternalMedia.objects.filter(event_id__in=event_ids).values_list(
+    for event_id, url in ExternalMedia.objects.filter(event_id__any_of=event_ids).values_list(
         "event_id", "url"
     ):
         media.by_event[event_id].append(url)
     photos = ReportPhoto.objects.filter(
-        report_id__in=report_ids, role=ReportPhoto.Role.REPORT, is_hidden=False
+        report_id__any_of=report_ids, role=ReportPhoto.Role.REPORT, is_hidden=False
     )
     for report_id, name in photos.values_list("report_id", "image"):
         media.by_report[report_id].append(absolute(storage.url(name)))
     resolved = {e.report_id: e.pk for e in events if e.kind == EventKind.RESOLVED}
     evidence = ReportPhoto.objects.filter(
-        report_id__in=list(resolved), role=ReportPhoto.Role.EVIDENCE, is_hidden=False
+        report_id__any_of=list(resolved), role=ReportPhoto.Role.EVIDENCE, is_hidden=False
     )
     for report_id, name in evidence.values_list("report_id", "image"):
         media.by_event[resolved[report_id]].append(absolute(storage.url(name)))
