@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -309,7 +310,9 @@ def _public_list_key(request: HttpRequest, category: str, cursor: keyset.Cursor 
         del given["category"]  # "All categories" in the filter: the whole list
     if given != expected:
         return ""
-    return request.GET.urlencode() or "-"
+    query = request.GET.urlencode()
+    # A cursor runs to 400 characters: hashed, the key stays short for any cache backend.
+    return hashlib.blake2b(query.encode(), digest_size=16).hexdigest() if query else "-"
 
 
 @require_GET
