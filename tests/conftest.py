@@ -38,7 +38,7 @@ def _fast_hashing_and_local_outboxes(settings):
     settings.SMS_BACKEND = "ihanoi.accounts.sms.LocMemSMSBackend"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
 
     from ihanoi.accounts.sms import LocMemSMSBackend
 
@@ -48,8 +48,12 @@ def _fast_hashing_and_local_outboxes(settings):
     # per-process memory cache stands in for the database table, which transactional tests
     # would not roll back.
     if not settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+        settings.CACHES = {
+            alias: {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": alias}
+            for alias in ("default", "public")
+        }
     cache.clear()
+    caches["public"].clear()
 
 
 @pytest.fixture(autouse=True)

@@ -160,3 +160,17 @@ def test_the_rq_task_backend_queues_in_redis():
         "({'BACKEND': 'django_tasks_rq.RQBackend', 'QUEUES': ['default']}, "
         "'redis://127.0.0.1:6379/3', True)"
     )
+
+
+def test_the_public_pages_have_a_cache_of_their_own():
+    # Evicting them must never take rate limits or used TOTP codes along (the database
+    # cache deletes a third of its rows when it is full).
+    alone = _show("(s.CACHES['default']['LOCATION'], s.CACHES['public']['LOCATION'])", REDIS_URL="")
+    assert alone.returncode == 0, alone.stderr
+    assert alone.stdout.strip() == "('ihanoi_cache', 'ihanoi_public_cache')"
+    redis = _show(
+        "(s.CACHES['public']['LOCATION'], s.CACHES['public']['KEY_PREFIX'])",
+        REDIS_URL="redis://127.0.0.1:6379/3",
+    )
+    assert redis.returncode == 0, redis.stderr
+    assert redis.stdout.strip() == "('redis://127.0.0.1:6379/3', 'public')"

@@ -153,19 +153,32 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache (rate limits, sessions' helpers): shared across processes -------------------------
 _redis_url = env_str("REDIS_URL", "")
 CACHES: dict[str, dict[str, Any]]
+# "public": the public list and map (feedback/public_cache.py), apart from the rest, so that
+# the eviction of those pages can never take rate limits or used TOTP codes with them (the
+# database cache deletes a third of its rows, in key order, when it is full).
 if _redis_url:
     CACHES = {
         "default": {
             "BACKEND": "ihanoi.lib.rediscache.RedisCache",
             "LOCATION": _redis_url,
-        }
+        },
+        "public": {
+            "BACKEND": "ihanoi.lib.rediscache.RedisCache",
+            "LOCATION": _redis_url,
+            "KEY_PREFIX": "public",
+        },
     }
 else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "ihanoi_cache",
-        }
+        },
+        "public": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "ihanoi_public_cache",
+            "OPTIONS": {"MAX_ENTRIES": 1000},
+        },
     }
 
 # --- Background tasks -------------------------------------------------------------------------

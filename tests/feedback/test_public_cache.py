@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -21,7 +21,7 @@ from ihanoi.feedback.services import report_redact, report_set_published
 from tests.feedback.conftest import World
 
 from .factories import make_reports
-from .test_list_pages import titles
+from .test_list_pages import link, titles
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,7 +65,7 @@ def test_a_new_report_joins_the_cached_list_when_the_entry_expires(client, world
     make_reports(world, 1, title="Mới", start=Report.objects.latest("submitted_at").submitted_at)
 
     assert "Mới 000" not in titles(client.get(PUBLIC).content.decode())  # within TTL_SECONDS
-    cache.delete_many([k for k in _keys() if k != public_cache.VERSION_KEY])  # expiry
+    caches["public"].delete_many([k for k in _keys() if k != public_cache.VERSION_KEY])  # expiry
     assert "Mới 000" in titles(client.get(PUBLIC).content.decode())
 
 
@@ -147,13 +147,80 @@ def test_a_page_with_other_parameters_is_not_cached(client, world: World):
         assert _report_reads(client, path)[0] == 1, path
 
 
-def test_a_category_and_a_page_further_are_cached_with_their_links(client, world: World):
+def test_a_category_is_cached_with_its_links_and_pages_further_down_are_not(client, world):
     make_reports(world, 25)
     reads, html = _report_reads(client, f"{PUBLIC}?category=giao-thong")
     assert reads == 1
     assert 'href="?category=giao-thong&amp;cursor=' in html
     assert _report_reads(client, f"{PUBLIC}?category=giao-thong")[0] == 0
-    assert _report_reads(client, f"{PUBLIC}?category=")[0] == 1  # another address
+    assert _report_reads(client, f"{PUBLIC}?category=")[0] == 1  # "All categories"
+    assert _report_reads(client, f"{PUBLIC}?category=")[0] == 0
+
+    older = link(html, "next")
+    assert older is not None and "cursor=" in older
+    for _ in range(2):  # a page further down costs a read each time, never a cache entry
+        reads, page = _report_reads(client, PUBLIC + older)
+        assert reads == 1
+    assert titles(page) == [f"Phản ánh {n:03d}" for n in range(20, 25)]
+
+
+def test_a_signed_in_visitor_leaves_nothing_of_theirs_in_the_shared_list(client, world):
+    make_reports(world, 2)
+    client.force_login(world.resident)
+    signed_in = client.get(PUBLIC).content.decode()  # builds the shared entry
+    assert reverse("feedback:mine") in signed_in
+
+    client.logout()
+    reads, anonymous = _report_reads(client, PUBLIC)
+    assert reads == 0  # the entry the signed-in visit made
+    assert reverse("feedback:mine") not in anonymous
+    assert world.resident.phone not in anonymous
+    assert _listing(anonymous) == _listing(signed_in)
+
+
+def _listing(html: str) -> str:
+    return html[html.index('<form method="get"') : html.index("</main>")]
+
+
+def test_a_save_of_what_the_pages_do_not_show_keeps_the_version(world: World):
+    (report,) = make_reports(world, 1)
+    public_cache.cached("probe", ("x",), lambda: "built")
+    version = caches["public"].get(public_cache.VERSION_KEY)
+    report.escalation_level = 1
+    report.save(update_fields=["escalation_level"])
+    assert caches["public"].get(public_cache.VERSION_KEY) == version
+    report.status = Status.IN_PROGRESS
+    report.save(update_fields=["status"])
+    assert caches["public"].get(public_cache.VERSION_KEY) != version
+
+
+def test_many_changes_in_one_transaction_change_the_version_once(world, monkeypatch):
+    reports = make_reports(world, 3)
+    bumps: list[None] = []
+    real_bump = public_cache._bump
+    monkeypatch.setattr(public_cache, "_bump", lambda: bumps.append(real_bump()))
+    with transaction.atomic():
+        for report in reports:
+            report.status = Status.IN_PROGRESS
+            report.save()
+    assert len(bumps) == 1
+
+
+def test_a_category_group_or_a_bulk_write_of_wards_changes_the_version(world: World):
+    from ihanoi.feedback.models import CategoryGroup
+    from ihanoi.lib.signals import bulk_reference_write
+
+    public_cache.cached("probe", ("x",), lambda: "built")
+    first = caches["public"].get(public_cache.VERSION_KEY)
+    group = CategoryGroup.objects.first()
+    assert group is not None
+    group.position += 1
+    group.save()
+    second = caches["public"].get(public_cache.VERSION_KEY)
+    assert second != first
+    with transaction.atomic():
+        bulk_reference_write.send(sender=None)
+    assert caches["public"].get(public_cache.VERSION_KEY) not in (first, second)
 
 
 def test_what_is_rendered_inside_a_transaction_is_not_kept(client, world: World):
@@ -168,20 +235,20 @@ def test_the_version_changes_on_commit_not_before(world: World):
     (report,) = make_reports(world, 1)
     before = public_cache.cached("probe", ("x",), lambda: "built")
     assert before == "built"
-    version = cache.get(public_cache.VERSION_KEY)
+    version = caches["public"].get(public_cache.VERSION_KEY)
     with transaction.atomic():
         report.status = Status.IN_PROGRESS
         report.save()
-        assert cache.get(public_cache.VERSION_KEY) == version
-    assert cache.get(public_cache.VERSION_KEY) != version
+        assert caches["public"].get(public_cache.VERSION_KEY) == version
+    assert caches["public"].get(public_cache.VERSION_KEY) != version
 
 
 def test_a_new_report_does_not_change_the_version(world: World):
     public_cache.cached("probe", ("x",), lambda: "built")
-    version = cache.get(public_cache.VERSION_KEY)
+    version = caches["public"].get(public_cache.VERSION_KEY)
     make_reports(world, 1)
     Report.objects.create(**_copy_of(Report.objects.get()))
-    assert cache.get(public_cache.VERSION_KEY) == version
+    assert caches["public"].get(public_cache.VERSION_KEY) == version
 
 
 def _copy_of(report: Report) -> dict[str, Any]:
@@ -197,7 +264,7 @@ def _copy_of(report: Report) -> dict[str, Any]:
 
 def test_an_evicted_version_is_replaced_and_old_entries_no_longer_count(world: World):
     assert public_cache.cached("probe", ("x",), lambda: "old") == "old"
-    cache.delete(public_cache.VERSION_KEY)
+    caches["public"].delete(public_cache.VERSION_KEY)
     assert public_cache.cached("probe", ("x",), lambda: "new") == "new"
     assert public_cache.cached("probe", ("x",), lambda: "newer") == "new"
 
@@ -221,13 +288,14 @@ def test_a_replica_page_built_just_after_a_change_is_not_kept(
 ) -> None:
     settings.DATABASE_REPLICA_PIN_SECONDS = 5
     monkeypatch.setattr(public_cache, "reading_from_replica", lambda: True)
-    cache.set(public_cache.VERSION_KEY, public_cache._new_token(), None)  # a change just now
+    # A change just now.
+    caches["public"].set(public_cache.VERSION_KEY, public_cache._new_token(), None)
 
     assert public_cache.cached("probe", ("x",), lambda: "first") == "first"
     assert public_cache.cached("probe", ("x",), lambda: "second") == "second"  # not kept
 
     old = f"{1.0:.3f}:abc"  # a change long ago: the replica has it
-    cache.set(public_cache.VERSION_KEY, old, None)
+    caches["public"].set(public_cache.VERSION_KEY, old, None)
     assert public_cache.cached("probe", ("x",), lambda: "third") == "third"
     assert public_cache.cached("probe", ("x",), lambda: "fourth") == "third"
 

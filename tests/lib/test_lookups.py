@@ -65,3 +65,16 @@ def test_a_long_list_is_one_parameter_on_postgresql(agencies: list[Agency]) -> N
 def test_anything_but_whole_numbers_is_refused(agencies: list[Agency], value: Any) -> None:
     with pytest.raises(TypeError, match="any_of takes"):
         list(Agency.objects.filter(pk__any_of=value))
+
+
+def test_a_number_beyond_bigint_finds_nothing_as_in_does(agencies: list[Agency]) -> None:
+    first = agencies[0].pk
+    assert _codes(pk__any_of=[first, 2**70]) == ["city"]
+    assert _codes(pk__any_of=[2**70, -(2**70)]) == []
+
+
+def test_only_integer_fields_and_relations_have_it(agencies: list[Agency]) -> None:
+    from django.core.exceptions import FieldError
+
+    with pytest.raises(FieldError, match="any_of"):
+        list(Agency.objects.filter(code__any_of=[1]))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -11,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
+from django.template import Context, Engine
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
@@ -299,20 +298,26 @@ def my_reports(request: HttpRequest) -> HttpResponse:
 
 
 def _public_list_key(request: HttpRequest, category: str, cursor: keyset.Cursor | None) -> str:
-    """The public list's cache key: its address, when that holds only a known category and a
-    valid cursor, each once; "" (not cached) for any other address, whose page links would
-    differ."""
-    expected = {"category": [category]} if category else {}
+    """The public list's cache key: "-", or the category, for a first page whose address
+    holds nothing else (``?category=`` is the filter's "All categories"); "" (not cached)
+    for a page further down or any other address (feedback/public_cache.py)."""
     if cursor is not None:
-        expected["cursor"] = [request.GET.get("cursor", "")]
-    given = {name: request.GET.getlist(name) for name in request.GET}
-    if given.get("category") == [""]:
-        del given["category"]  # "All categories" in the filter: the whole list
-    if given != expected:
         return ""
-    query = request.GET.urlencode()
-    # A cursor runs to 400 characters: hashed, the key stays short for any cache backend.
-    return hashlib.blake2b(query.encode(), digest_size=16).hexdigest() if query else "-"
+    given = {name: request.GET.getlist(name) for name in request.GET}
+    if given == {} or given == {"category": [""]}:
+        return "-" if not given else "all"
+    if category and given == {"category": [category]}:
+        return f"category={category}"
+    return ""
+
+
+def _render_public_list_body(request: HttpRequest, context: dict[str, Any]) -> str:
+    """The list below its heading, shared by every visitor: rendered without the context
+    processors, so that nothing of the visitor (the user, the CSRF token, messages, the
+    unread badge) can reach it. The page links read the address (``request.GET``)."""
+    body = Context(context, autoescape=True)
+    body.request = request  # type: ignore[attr-defined]  # {% querystring %} reads it
+    return Engine.get_default().get_template("feedback/_public_list_body.html").render(body)
 
 
 @require_GET
@@ -336,7 +341,7 @@ def public_list(request: HttpRequest) -> HttpResponse:
             "categories": category_choices(public_only=True),
             "category": category,
         }
-        return render_to_string("feedback/_public_list_body.html", context, request)
+        return _render_public_list_body(request, context)
 
     key = _public_list_key(request, category, cursor)
     html = public_cache.cached("list", (get_language(), key), listing) if key else listing()

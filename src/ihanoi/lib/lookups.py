@@ -7,9 +7,10 @@ long statement for its placeholders at each execution, as the raw baseline does 
 ``= ANY(%s::bigint[])`` the list is one text parameter (``'{1,2,…}'``) and the statement is
 short (docs/performance.md, "Open311: long id lists"). Other databases get Django's ``IN``.
 
-Registered on every field and relation (``ihanoi.web.apps``); whole numbers only (ids),
-never ``None``: anything else is a ``TypeError`` when the query is built, not a silent
-fallback.
+Registered on integer fields and relations (``ihanoi.web.apps``); a relation to a key that
+is not a whole number gets Django's ``IN``. Whole numbers only (ids), never ``None``:
+anything else is a ``TypeError`` when the query is built, not a silent fallback; a number
+beyond 64 bits can be no id and is left out (PostgreSQL's ``IN`` finds nothing for it).
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
+from django.db.models import IntegerField
 from django.db.models.lookups import In
+
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
 
 class AnyOf(In):
@@ -32,9 +36,14 @@ class AnyOf(In):
             # bool is an int; an id never is one.
             if type(value) is not int:
                 raise TypeError(f"any_of takes whole numbers only, not {value!r}")
-        return values
+        # Beyond 64 bits a number can be no id (PostgreSQL's bigint, SQLite's INTEGER).
+        return [value for value in values if BIGINT_MIN <= value <= BIGINT_MAX]
 
-    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, Any]:
+        field = self.lhs.output_field
+        key = field.target_field if field.is_relation else field
+        if not isinstance(key, IntegerField):
+            return self.as_sql(compiler, connection)
         if not self.rhs:
             raise EmptyResultSet
         lhs, lhs_params = self.process_lhs(compiler, connection)

@@ -7,12 +7,12 @@ class WebConfig(AppConfig):
     verbose_name = _("Website")
 
     def ready(self) -> None:
-        from django.db.models import Field, ForeignObject
+        from django.db.models import ForeignObject, IntegerField
         from django_tasks.signals import task_finished, task_started
 
         from ihanoi.lib.lookups import AnyOf
 
-        Field.register_lookup(AnyOf)
+        IntegerField.register_lookup(AnyOf)  # and the auto fields, which are integer fields
         ForeignObject.register_lookup(AnyOf)  # relations keep a lookup table of their own
 
         # A task worker that keeps its process between tasks (RQ's SimpleWorker, the
