@@ -6,6 +6,7 @@ inside a transaction is kept, and the version changes on commit."""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -252,8 +253,6 @@ def test_a_new_report_does_not_change_the_version(world: World):
 
 
 def _copy_of(report: Report) -> dict[str, Any]:
-    import uuid
-
     values = {
         f.attname: getattr(report, f.attname)
         for f in Report._meta.concrete_fields

@@ -47,8 +47,10 @@ from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.utils.connection import ConnectionProxy
 
+from ihanoi.lib.cachetoken import ensure_token
 from ihanoi.lib.dbrouter import reading_from_replica
 from ihanoi.lib.signals import bulk_reference_write
+from ihanoi.lib.transactions import on_commit_once
 
 from .models import Category, CategoryGroup, Report
 
@@ -107,18 +109,13 @@ def _changed_at(token: str) -> float:
 def cached(name: str, parts: Sequence[str], build: Callable[[], Any]) -> Any:
     """``build()``'s value for this page, from the cache while it is current.
 
-    ``parts`` name the page (language, filter, cursor); the value must pickle."""
+    ``parts`` name the page (language, address); the value must pickle."""
     if _bypassed.get():
         return build()
     key = KEY_PREFIX + name + ":" + ":".join(parts)
     try:
         found = cache.get_many([VERSION_KEY, key])
-        version = found.get(VERSION_KEY)
-        if not isinstance(version, str):
-            # Never set, or evicted: a fresh token, so that no entry kept under an older
-            # one can pass for current.
-            cache.add(VERSION_KEY, _new_token(), None)
-            version = cache.get(VERSION_KEY)
+        version = ensure_token(cache, VERSION_KEY, found.get(VERSION_KEY), _new_token)
     except Exception:
         logger.warning("public cache unreadable; rendering without it", exc_info=True)
         return build()
@@ -128,7 +125,7 @@ def cached(name: str, parts: Sequence[str], build: Callable[[], Any]) -> Any:
     from_replica = reading_from_replica()
     started = time.time()  # before the reading: the replica's data is at least this old
     value = build()
-    if not isinstance(version, str) or transaction.get_connection().in_atomic_block:
+    if version is None or transaction.get_connection().in_atomic_block:
         return value
     if from_replica and started - _changed_at(version) < settings.DATABASE_REPLICA_PIN_SECONDS:
         return value
@@ -153,12 +150,7 @@ def _bump() -> None:
 def public_changed(using: str = "default") -> None:
     """Say that what the public pages show changes in the current transaction: every
     process renders them afresh once it commits (one new token however many changes)."""
-    connection = transaction.get_connection(using)
-    if connection.in_atomic_block and any(
-        func is _bump for _savepoints, func, _robust in connection.run_on_commit
-    ):
-        return
-    transaction.on_commit(_bump, using=using)
+    on_commit_once(_bump, using=using)
 
 
 def _report_saved(

@@ -45,7 +45,9 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
 from ihanoi.agencies.models import Agency
+from ihanoi.lib.cachetoken import ensure_token
 from ihanoi.lib.signals import bulk_reference_write
+from ihanoi.lib.transactions import on_commit_once
 from ihanoi.places.models import AdministrativeUnit
 from ihanoi.places.selectors import current_wards
 
@@ -119,16 +121,14 @@ _clock: Callable[[], float] = time.monotonic
 
 def _version() -> str | None:
     try:
-        value = cache.get(VERSION_KEY)
-        if not isinstance(value, str):
-            # Never set, or evicted (a culled database cache, Redis under memory pressure): a
-            # fresh token, so that no snapshot built without one can pass for current later.
-            cache.add(VERSION_KEY, uuid.uuid4().hex, None)
-            value = cache.get(VERSION_KEY)
+        return ensure_token(cache, VERSION_KEY, cache.get(VERSION_KEY), _new_token)
     except Exception:  # the cache is down: the age limit still bounds staleness
         logger.warning("reference version unreadable; relying on the age limit", exc_info=True)
         return None
-    return value if isinstance(value, str) else None
+
+
+def _new_token() -> str:
+    return uuid.uuid4().hex
 
 
 def _current(kept: Reference | None, version: str | None, day: datetime.date, now: float) -> bool:
@@ -171,7 +171,7 @@ def reference_clear() -> None:
 
 def _bump() -> None:
     try:
-        cache.set(VERSION_KEY, uuid.uuid4().hex, None)
+        cache.set(VERSION_KEY, _new_token(), None)
     except Exception:
         logger.warning(
             "reference version not changed; other processes see the change within %s s",
@@ -190,7 +190,7 @@ def reference_changed(using: str = "default") -> None:
     model signals): this process forgets its snapshot now and again on commit, and every
     process sees a new version token on commit."""
     reference_clear()
-    transaction.on_commit(_committed, using=using)
+    on_commit_once(_committed, using=using)
 
 
 def _changed(sender: type[Model], **kwargs: object) -> None:

@@ -298,15 +298,15 @@ def my_reports(request: HttpRequest) -> HttpResponse:
 
 
 def _public_list_key(request: HttpRequest, category: str, cursor: keyset.Cursor | None) -> str:
-    """The public list's cache key: "-", or the category, for a first page whose address
-    holds nothing else (``?category=`` is the filter's "All categories"); "" (not cached)
-    for a page further down or any other address (feedback/public_cache.py)."""
+    """The public list's cache key for a first page whose address holds nothing but a known
+    category, or "" (the filter's "All categories"); "" (not cached) for a page further down
+    or any other address (feedback/public_cache.py)."""
     if cursor is not None:
         return ""
     given = {name: request.GET.getlist(name) for name in request.GET}
-    if given == {} or given == {"category": [""]}:
-        return "-" if not given else "all"
-    if category and given == {"category": [category]}:
+    if not given:
+        return "-"
+    if given == {"category": [category]}:
         return f"category={category}"
     return ""
 

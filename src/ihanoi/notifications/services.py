@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from ihanoi.accounts.models import User
 from ihanoi.lib.text import nfc
+from ihanoi.lib.transactions import on_commit_once
 from ihanoi.notifications.models import Channel, Delivery, Notification
 
 logger = logging.getLogger(__name__)
@@ -281,12 +282,7 @@ def _create_one_by_one(items: Sequence[_Item]) -> int:
 def _enqueue_after_commit() -> None:
     """One delivery task per transaction, however many notify calls it made (a report
     submission notifies three groups): the task sweeps every due delivery anyway."""
-    connection = transaction.get_connection()
-    if connection.in_atomic_block and any(
-        func is _enqueue_delivery for _savepoints, func, _robust in connection.run_on_commit
-    ):
-        return
-    transaction.on_commit(_enqueue_delivery, robust=True)
+    on_commit_once(_enqueue_delivery, robust=True)
 
 
 # While a delivery task waits in the queue, another one would find nothing it will not:
