@@ -102,6 +102,7 @@ from bench.fault.sink import (  # noqa: E402
     FAULTS_OFF_ENV,
     PROVIDER_ERRORS_ENV,
     SINK_ENV,
+    SLOW_PROVIDER_ENV,
 )
 
 # --- Faults ---------------------------------------------------------------------------------
@@ -227,24 +228,31 @@ class Injector(threading.Thread):
         event["detail"] = f"SIGKILL {name} with its work-horse {event['killed']}; restarted"
 
     def _task_horse(self, event: dict[str, Any]) -> None:
-        # A work-horse lives while it runs a job: wait (a little) for one, to hit it mid-job.
-        deadline = time.time() + 5
-        while time.time() < deadline:
-            horses = [
-                child
-                for name in self.stack.task_names()
-                if self.stack.procs[name].pid
-                for child in descendants(self.stack.procs[name].pid)  # type: ignore[arg-type]
-            ]
-            if horses:
-                victim = self.random.choice(horses)
-                self.stack.roles.setdefault(victim, "work-horse")
-                event["killed"] = sigkill([victim])
-                event["detail"] = f"SIGKILL work-horse {victim} mid-job; its worker goes on"
-                return
-            time.sleep(0.01)
+        # A work-horse lives while it runs a job, and a send to the recording provider takes a
+        # few ms: the provider is made slow meanwhile, so that the next delivery job's horse
+        # is alive long enough to be found, and is killed with a message in flight.
+        slow = Path(self.stack.env[SLOW_PROVIDER_ENV])
+        slow.touch()
+        try:
+            deadline = time.time() + 20
+            while time.time() < deadline:
+                horses = [
+                    child
+                    for name in self.stack.task_names()
+                    if self.stack.procs[name].pid
+                    for child in descendants(self.stack.procs[name].pid)  # type: ignore[arg-type]
+                ]
+                if horses:
+                    victim = self.random.choice(horses)
+                    self.stack.roles.setdefault(victim, "work-horse")
+                    event["killed"] = sigkill([victim])
+                    event["detail"] = f"SIGKILL work-horse {victim} mid-job; its worker goes on"
+                    return
+                time.sleep(0.01)
+        finally:
+            slow.unlink(missing_ok=True)
         event["skipped"] = True
-        event["detail"] = "no work-horse running within 5 s"
+        event["detail"] = "no work-horse running within 20 s"
 
     def _pg_fast(self, event: dict[str, Any]) -> None:
         self.cluster.restart("fast")
@@ -308,6 +316,7 @@ def app_env(args: argparse.Namespace, work: Path) -> dict[str, str]:
             SINK_ENV: str(work / "sink.jsonl"),
             EVENTS_ENV: str(work / "events.jsonl"),
             FAULTS_OFF_ENV: str(work / "faults-off"),
+            SLOW_PROVIDER_ENV: str(work / "slow-provider"),
             CRASH_AFTER_SEND_ENV: str(args.crash_after_send),
             CRASH_AFTER_COMMIT_ENV: str(args.crash_after_commit),
             PROVIDER_ERRORS_ENV: str(args.provider_errors),

@@ -51,6 +51,11 @@ PROVIDER_ERRORS_ENV = "IHANOI_FAULT_PROVIDER_ERRORS"
 EVENTS_ENV = "IHANOI_FAULT_EVENTS"
 # A file whose existence turns those in-process faults off (the load phase is over).
 FAULTS_OFF_ENV = "IHANOI_FAULT_OFF"
+# A file whose existence makes the "provider" slow (``SLOW_PROVIDER_SECONDS`` per message):
+# the ``task-horse`` fault turns it on so that a work-horse is caught mid-send, whatever the
+# seed, instead of hoping one is alive at the moment it looks (a fast send lasts a few ms).
+SLOW_PROVIDER_ENV = "IHANOI_FAULT_SLOW_PROVIDER"
+SLOW_PROVIDER_SECONDS = 0.5
 _STACK_DEPTH = 40
 
 
@@ -76,6 +81,12 @@ def _sending_delivery() -> tuple[int | None, int | None]:
     return None, None
 
 
+def _flag(env: str) -> bool:
+    """Whether the file named by ``env`` exists (an unset variable: no)."""
+    path = os.environ.get(env, "")
+    return bool(path) and os.path.exists(path)
+
+
 def append_line(path: str, record: dict[str, Any]) -> None:
     """One JSON line, one ``write()`` on an ``O_APPEND`` descriptor: atomic for our sizes."""
     line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
@@ -92,7 +103,7 @@ def crash_now(probability_env: str, kind: str, **details: Any) -> None:
     probability = float(os.environ.get(probability_env, "0") or 0)
     if probability <= 0 or random.random() >= probability:
         return
-    if os.path.exists(os.environ.get(FAULTS_OFF_ENV, "") or "/nonexistent"):
+    if _flag(FAULTS_OFF_ENV):
         return
     events = os.environ.get(EVENTS_ENV, "")
     if events:
@@ -108,7 +119,7 @@ def _refuse_now() -> bool:
     probability = float(os.environ.get(PROVIDER_ERRORS_ENV, "0") or 0)
     if probability <= 0 or random.random() >= probability:
         return False
-    return not os.path.exists(os.environ.get(FAULTS_OFF_ENV, "") or "/nonexistent")
+    return not _flag(FAULTS_OFF_ENV)
 
 
 def record_send(
@@ -120,6 +131,8 @@ def record_send(
     ``key_source`` says whether the application set it (``app``), the mail library made one
     up (``generated``) or there is none (``none``)."""
     delivery_id, attempt = _sending_delivery()
+    if _flag(SLOW_PROVIDER_ENV) and not _flag(FAULTS_OFF_ENV):
+        time.sleep(SLOW_PROVIDER_SECONDS)  # a slow gateway: the sender waits, nothing recorded yet
     if _refuse_now():
         events = os.environ.get(EVENTS_ENV, "")
         if events:

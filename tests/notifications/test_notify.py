@@ -263,6 +263,33 @@ def test_a_burst_of_commits_queues_one_sweep_while_it_waits(resident, make_user,
     assert Delivery.objects.filter(status="pending").count() == 2  # only the newest wait
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_waiting_sweep_holds_deliveries_back_only_until_its_mark_expires(
+    resident, make_user, settings
+):
+    import datetime
+
+    import time_machine
+    from django.utils import timezone
+    from django_tasks import task_backends
+
+    from ihanoi.notifications.services import DELIVERY_QUEUED_SECONDS
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    queue = task_backends["default"]
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        notify(recipient=make_user(), **event(dedupe_key="first"))
+        assert len(queue.results) == 1  # type: ignore[attr-defined]
+        # The worker that took it is killed before the task starts: the task never runs.
+        queue.clear()  # type: ignore[attr-defined]
+        clock.shift(datetime.timedelta(seconds=DELIVERY_QUEUED_SECONDS - 1))
+        notify(recipient=make_user(), **event(dedupe_key="still-marked"))
+        assert len(queue.results) == 0  # type: ignore[attr-defined]
+        clock.shift(datetime.timedelta(seconds=2))
+        notify(recipient=resident, **event(dedupe_key="after-expiry"))
+        assert len(queue.results) == 1  # type: ignore[attr-defined]
+
+
 def test_a_queue_that_refuses_the_task_leaves_no_mark(
     resident, monkeypatch, django_capture_on_commit_callbacks
 ):

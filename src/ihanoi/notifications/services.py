@@ -288,9 +288,12 @@ def _enqueue_after_commit() -> None:
 # While a delivery task waits in the queue, another one would find nothing it will not:
 # each sweeps every due delivery. This key (in the shared cache) says one is waiting; the
 # task deletes it when it starts, so news committed after that start enqueues a fresh one.
-# It expires on its own, in case the waiting task is lost (the scheduler's sweep runs anyway).
+# It expires on its own, in case the waiting task is lost: a worker killed between taking
+# the job and starting it. Until it expires nothing new is enqueued, so its lifetime is how
+# long messages can stall after such a loss (the scheduler's sweep, every minute, also ends
+# it). Short is cheap: a queue backed up for longer than this gets one more sweep per period.
 DELIVERY_QUEUED_KEY = "ihanoi:notifications:delivery-queued"
-DELIVERY_QUEUED_SECONDS = 120
+DELIVERY_QUEUED_SECONDS = 15
 
 
 def _enqueue_delivery() -> None:
