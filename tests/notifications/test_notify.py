@@ -276,6 +276,12 @@ def test_a_lost_waiting_sweep_holds_deliveries_back_only_until_its_mark_expires(
     from ihanoi.notifications.services import DELIVERY_QUEUED_SECONDS
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    # The mark's expiry is the cache's own: time travel reaches a cache in this process only
+    # (Redis counts its TTLs on the server).
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
     queue = task_backends["default"]
     with time_machine.travel(timezone.now(), tick=False) as clock:
         notify(recipient=make_user(), **event(dedupe_key="first"))
