@@ -111,15 +111,43 @@ def _show(expression: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_connection_pool_is_sized_from_the_environment():
     result = _show(
-        "(s.DATABASES['default']['OPTIONS']['pool'], s.DATABASES['default']['CONN_MAX_AGE'])",
+        "(s.DATABASES['default']['OPTIONS']['pool'], s.DATABASES['default']['CONN_MAX_AGE'],"
+        " s.DATABASES['default']['ENGINE'])",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/ihanoi",
         DATABASE_CONN_MAX_AGE="60",
         DATABASE_POOL="1",
         DATABASE_POOL_MAX="8",
     )
     assert result.returncode == 0, result.stderr
-    # Django refuses persistent connections beside a pool: the pool wins.
-    assert result.stdout.strip() == "({'min_size': 2, 'max_size': 8, 'timeout': 10}, 0)"
+    # Django refuses persistent connections beside a pool: the pool wins. The backend is
+    # Django's with the pool's check by socket (ihanoi.lib.pgpool).
+    assert result.stdout.strip() == (
+        "({'min_size': 2, 'max_size': 8, 'timeout': 10}, 0, 'ihanoi.lib.pgpool')"
+    )
+
+
+def test_the_pool_checks_connections_by_their_socket_on_both_aliases():
+    # Django builds the pool (without connecting: it opens on the first loan).
+    result = _run(
+        "from django.db import connections; "
+        "print([connections[a].pool._check.__module__ for a in ('default', 'replica')])",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/ihanoi",
+        DATABASE_REPLICA_URL="postgres://postgres@127.0.0.1:5433/ihanoi",
+        DATABASE_POOL="1",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['ihanoi.lib.pgpool', 'ihanoi.lib.pgpool']"
+
+
+def test_a_replica_on_another_engine_is_refused_with_the_pool_too():
+    result = _start(
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/ihanoi",
+        DATABASE_REPLICA_URL="sqlite:///var/replica.sqlite3",
+        DATABASE_POOL="1",
+    )
+    assert result.returncode != 0
+    expected = "same database engine as DATABASE_URL (django.db.backends.postgresql)"
+    assert expected in result.stderr
 
 
 def test_sqlite_has_no_pool_even_when_asked():
