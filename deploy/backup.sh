@@ -35,14 +35,15 @@ settings="$(DJANGO_SETTINGS_MODULE=ihanoi.settings "$PYTHON" -c '
 import django
 django.setup()
 from django.conf import settings
+from django.db import connection
 db = settings.DATABASES["default"]
-print(db["ENGINE"]); print(db["NAME"]); print(settings.MEDIA_ROOT)
+print(connection.vendor); print(db["NAME"]); print(settings.MEDIA_ROOT)
 ')" || die "could not read the application settings (see above)"
-engine="$(sed -n 1p <<<"$settings")"
+vendor="$(sed -n 1p <<<"$settings")"  # "postgresql" for Django's backend and the pooled one
 dbname="$(sed -n 2p <<<"$settings")"
 media_root="$(sed -n 3p <<<"$settings")"
-[ "$engine" = django.db.backends.postgresql ] ||
-    die "DATABASE_URL must name the PostgreSQL database (the settings use $engine)"
+[ "$vendor" = postgresql ] ||
+    die "DATABASE_URL must name the PostgreSQL database (the settings use $vendor)"
 [ -n "${DATABASE_URL:-}" ] || die "set DATABASE_URL"
 
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"

@@ -230,7 +230,7 @@ class Injector(threading.Thread):
     def _task_horse(self, event: dict[str, Any]) -> None:
         # A work-horse lives while it runs a job, and a send to the recording provider takes a
         # few ms: the provider is made slow meanwhile, so that the next delivery job's horse
-        # is alive long enough to be found, and is killed with a message in flight.
+        # is alive long enough to be found; it dies waiting on the provider.
         slow = Path(self.stack.env[SLOW_PROVIDER_ENV])
         slow.touch()
         try:
@@ -248,6 +248,7 @@ class Injector(threading.Thread):
                     event["killed"] = sigkill([victim])
                     event["detail"] = f"SIGKILL work-horse {victim} mid-job; its worker goes on"
                     return
+                self.stack.restart_dead(self.events)  # a process that exited meanwhile
                 time.sleep(0.01)
         finally:
             slow.unlink(missing_ok=True)

@@ -119,9 +119,10 @@ elif env_bool("DATABASE_POOL", False):
     # psycopg's connection pool inside each web or worker process (Django >= 5.1): a request
     # borrows a connection instead of opening one. Django refuses CONN_MAX_AGE with a pool.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    # Django's backend, whose pool checks a connection before a loan by its socket instead of
-    # an empty query (ihanoi.lib.pgpool): one round trip less per request and task.
-    DATABASES["default"]["ENGINE"] = "ihanoi.lib.pgpool"
+    if _url_engine == "django.db.backends.postgresql":
+        # Django's backend, whose pool checks a connection before a loan mostly by its socket
+        # instead of an empty query (ihanoi.lib.pgpool): one round trip less per request.
+        DATABASES["default"]["ENGINE"] = "ihanoi.lib.pgpool"
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env_int("DATABASE_POOL_MIN", 2, minimum=1),
         "max_size": env_int("DATABASE_POOL_MAX", 4, minimum=1),

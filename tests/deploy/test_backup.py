@@ -59,7 +59,8 @@ def test_a_backup_restores_with_the_same_rows_and_media(postgres_url, world, set
     media = Path(settings.MEDIA_ROOT)
     media_files = sum(1 for p in media.rglob("*") if p.is_file())
     assert media_files >= 2
-    env = {"DATABASE_URL": postgres_url, "MEDIA_ROOT": str(media)}
+    # As production runs it: with the pooled backend (ihanoi.lib.pgpool), which is PostgreSQL.
+    env = {"DATABASE_URL": postgres_url, "MEDIA_ROOT": str(media), "DATABASE_POOL": "1"}
 
     made = _run("backup.sh", str(tmp_path / "backups"), **env)
     assert made.returncode == 0, made.stderr

@@ -1,5 +1,5 @@
 """Django's PostgreSQL backend, whose connection pool checks a connection before a loan by
-its socket (``ihanoi.lib.pgpool.check_connection``) rather than with an empty query."""
+its socket (``ihanoi.lib.pgpool.check_connection``) rather than always with an empty query."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         pool = super().pool
         # Django gives the pool psycopg's check when CONN_HEALTH_CHECKS is on (settings.py
         # keeps it on); swapped once, before the pool lends anything: Django opens it later.
-        if pool is not None and pool._check is ConnectionPool.check_connection:
+        # psycopg-pool is pinned below 3.4 for this attribute; without it Django's check
+        # stays (tests/test_settings.py reads it).
+        if pool is not None and getattr(pool, "_check", None) is ConnectionPool.check_connection:
             pool._check = check_connection
         return pool
