@@ -52,8 +52,9 @@ EVENTS_ENV = "IHANOI_FAULT_EVENTS"
 # A file whose existence turns those in-process faults off (the load phase is over).
 FAULTS_OFF_ENV = "IHANOI_FAULT_OFF"
 # A file whose existence makes the "provider" slow (``SLOW_PROVIDER_SECONDS`` per message):
-# the ``task-horse`` fault turns it on so that a work-horse is caught mid-send, whatever the
-# seed, instead of hoping one is alive at the moment it looks (a fast send lasts a few ms).
+# the ``task-horse`` fault turns it on so that a work-horse is caught while it waits on the
+# provider, whatever the seed, instead of hoping one is alive at the moment it looks (a fast
+# send lasts a few ms).
 SLOW_PROVIDER_ENV = "IHANOI_FAULT_SLOW_PROVIDER"
 SLOW_PROVIDER_SECONDS = 0.5
 _STACK_DEPTH = 40
