@@ -162,7 +162,7 @@ def _report_saved(
 ) -> None:
     if created:
         return  # a new report appears within TTL_SECONDS (see the module's note)
-    if update_fields is not None and not SHOWN_FIELDS & set(update_fields):
+    if update_fields is not None and SHOWN_FIELDS.isdisjoint(update_fields):
         return  # e.g. the escalation level: nothing the public pages show
     _changed(sender, **kwargs)
 
