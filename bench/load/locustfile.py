@@ -115,6 +115,14 @@ class MyReports(_Resident):
         self.client.get("/api/v1/me/reports?page_size=20", headers=self.auth, name="my_reports")
 
 
+class Me(_Resident):
+    """GET /api/v1/me: the cheapest signed-in API call (the floor under a submission)."""
+
+    @task
+    def me(self) -> None:
+        self.client.get("/api/v1/me", headers=self.auth, name="me")
+
+
 class PublicList(_Closed):
     """GET /feedback/: the public list page (HTML), anonymous."""
 

@@ -111,6 +111,9 @@ SCENARIOS = {
             "POST /api/v1/reports: multipart, fresh client_key, a share with one photo",
         ),
         Scenario("my_reports", "MyReports", 32, "GET /api/v1/me/reports?page_size=20"),
+        # The floor under every signed-in API call: the token's lookup, one count, a small
+        # JSON body. No submission can be served faster than this request.
+        Scenario("me", "Me", 32, "GET /api/v1/me (token lookup, unread count)"),
         Scenario("public_list", "PublicList", 32, "GET /feedback/ (HTML, anonymous)"),
         Scenario("map_data", "MapData", 32, "GET /feedback/map.json (≤ 1000 points)"),
         # A city's hub and its integrators are a handful of people and systems.
@@ -872,6 +875,16 @@ def markdown(result: dict[str, Any]) -> str:
             f"{fmt(r['p50'], 1)} / {fmt(r['p95'], 1)} / {fmt(r['p99'], 1)} | "
             f"{app['failures']} / {base['failures']} |"
         )
+    scenarios = result["scenarios"]
+    if "me" in scenarios and "submit" in scenarios:
+        floor = scenarios["me"]["app"]["per_second"]
+        bare = scenarios["submit"]["baseline"]["per_second"]
+        lines += [
+            "",
+            f"The floor: the cheapest signed-in API request (`me`) ran at {fmt(floor, 1)}/s, "
+            f"{fmt(100 * ratio(floor, bare), 1)} % of the submission's raw baseline "
+            f"({fmt(bare, 1)}/s); a submission through the API cannot be faster than it.",
+        ]
     lines += [
         "",
         "CPU time per request in ms (each group's processes; the application's worker column is"
@@ -1089,6 +1102,8 @@ def run(
     captures: dict[str, list[Statement]] = {}
     if "my_reports" in names:
         captures["my_reports"] = capture_selects("/api/v1/me/reports?page_size=20", **auth)
+    if "me" in names:
+        captures["me"] = capture_selects("/api/v1/me", **auth)
     if "public_list" in names:
         captures["public_list"] = capture_selects("/feedback/")
     if "map_data" in names:

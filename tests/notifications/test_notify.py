@@ -305,6 +305,14 @@ def test_a_queue_that_refuses_the_task_leaves_no_mark(
     from ihanoi.notifications.services import DELIVERY_QUEUED_KEY
 
     class QueueDown:
+        """A queue that can defer tasks (as RQ can) but is unreachable."""
+
+        def get_backend(self) -> object:
+            return type("Backend", (), {"supports_defer": True})()
+
+        def using(self, **_options: object) -> QueueDown:
+            return self
+
         def enqueue(self, *_args: object, **_kwargs: object) -> None:
             raise ConnectionError("redis is down")
 

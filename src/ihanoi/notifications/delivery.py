@@ -19,6 +19,11 @@ sender stops between the gateway accepting the message and the row being marked 
 (crash, killed process, lost database connection, or a send that outlasts the lease): the
 row is then sent again after its lease, so the sender's guarantee is at-least-once.
 
+A sweep claims its rows in small groups, one statement per group (``deliveries_claim``):
+the same compare-and-set for every row of the group, with ``RETURNING`` telling which rows
+this sender won. A group's leases start together, so the group is only as large as the
+lease can cover if every send in it takes as long as a send may (``claim_group_size``).
+
 Every attempt at a delivery carries the same key (``idempotency_key``): the SMS gateway
 passes it to the provider's deduplication field, and e-mail uses it as the ``Message-ID``,
 which mail stores deduplicate on. With a provider that honours it, a resend after such a
@@ -29,19 +34,21 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
 from ihanoi.accounts.sms import deliver_sms_now
 from ihanoi.notifications.models import Channel, Delivery, Notification
 from ihanoi.notifications.services import channel_address
+from ihanoi.web.push import TIMEOUT_SECONDS as PUSH_TIMEOUT_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -100,15 +107,84 @@ def deliveries_due(*, now: datetime.datetime, limit: int) -> list[Delivery]:
 def delivery_claim(*, delivery: Delivery, now: datetime.datetime) -> bool:
     """Claim ``delivery`` for one attempt, as read by the caller; False if another sender
     claimed it since (or it is no longer due). On success the in-memory row is updated."""
-    attempts = delivery.attempts + 1
+    return bool(deliveries_claim(deliveries=[delivery], now=now))
+
+
+def deliveries_claim(*, deliveries: Sequence[Delivery], now: datetime.datetime) -> list[Delivery]:
+    """Claim each of ``deliveries`` for one attempt, as read by the caller: a row is won if it
+    is still claimable ``now`` and still at the attempt count read (the count is the claim's
+    fencing token). Returns the rows won, in the order given, updated in memory; the others
+    were claimed by another sender since, or are no longer due.
+
+    One ``UPDATE … RETURNING`` for all of them (PostgreSQL; SQLite from 3.35): the ORM's
+    update returns only a count, which cannot say which rows were won."""
+    if not deliveries:
+        return []
     claimed_until = now + lease()
-    won = Delivery.objects.filter(_claimable(now), pk=delivery.pk, attempts=delivery.attempts)
-    if won.update(status=Delivery.Status.SENDING, attempts=attempts, claimed_until=claimed_until):
+    if connection.features.can_return_columns_from_insert:
+        won = _claim_returning(deliveries, now, claimed_until)
+    else:
+        won = {delivery.pk for delivery in deliveries if _claim_one(delivery, now, claimed_until)}
+    claimed = [delivery for delivery in deliveries if delivery.pk in won]
+    for delivery in claimed:
         delivery.status = Delivery.Status.SENDING
-        delivery.attempts = attempts
+        delivery.attempts += 1
         delivery.claimed_until = claimed_until
-        return True
-    return False
+    return claimed
+
+
+def _claim_returning(
+    deliveries: Sequence[Delivery], now: datetime.datetime, claimed_until: datetime.datetime
+) -> set[int]:
+    """The claim of ``_claimable`` and the attempt counts as one statement; the ids won."""
+    quote = connection.ops.quote_name
+    column = {field.name: quote(str(field.column)) for field in Delivery._meta.concrete_fields}
+    at = connection.ops.adapt_datetimefield_value
+    pairs = ", ".join(["(%s, %s)"] * len(deliveries))
+    # The names are the model's own, quoted; every value is a parameter.
+    sql = (
+        f"UPDATE {quote(Delivery._meta.db_table)} SET {column['status']} = %s, "  # noqa: S608
+        f"{column['attempts']} = {column['attempts']} + 1, {column['claimed_until']} = %s "
+        f"WHERE ({column['id']}, {column['attempts']}) IN (VALUES {pairs}) "
+        f"AND (({column['status']} = %s AND {column['next_attempt_at']} <= %s) "
+        f"OR ({column['status']} = %s AND {column['claimed_until']} < %s)) "
+        f"AND {column['attempts']} < %s RETURNING {column['id']}"
+    )
+    params: list[Any] = [Delivery.Status.SENDING, at(claimed_until)]
+    for delivery in deliveries:
+        params += [delivery.pk, delivery.attempts]
+    params += [Delivery.Status.PENDING, at(now), Delivery.Status.SENDING, at(now), MAX_ATTEMPTS]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _claim_one(
+    delivery: Delivery, now: datetime.datetime, claimed_until: datetime.datetime
+) -> bool:
+    """The same claim for one row through the ORM, where ``RETURNING`` is missing."""
+    won = Delivery.objects.filter(_claimable(now), pk=delivery.pk, attempts=delivery.attempts)
+    claim = {"status": Delivery.Status.SENDING, "claimed_until": claimed_until}
+    return bool(won.update(attempts=delivery.attempts + 1, **claim))
+
+
+# At most this many rows per claim: a group's leases run from the same moment, so a smaller
+# group when the lease is short or sends may be slow (claim_group_size).
+CLAIM_GROUP_MAX = 25
+
+
+def send_timeout_seconds() -> int:
+    """The longest a single send may take: the e-mail timeout, Web Push's (the SMS backends
+    answer at once or fail)."""
+    return max(settings.EMAIL_TIMEOUT or EMAIL_TIMEOUT_SECONDS, PUSH_TIMEOUT_SECONDS)
+
+
+def claim_group_size() -> int:
+    """How many rows one claim takes: as many as can all be sent within half the lease if
+    every send takes as long as it may (5 with the defaults: a 300 s lease, 30 s for e-mail),
+    so that no row of a group is taken over while it waits its turn; never fewer than one."""
+    fits = settings.IHANOI_DELIVERY_LEASE_SECONDS // (2 * send_timeout_seconds())
+    return max(1, min(CLAIM_GROUP_MAX, fits))
 
 
 def _finish(delivery: Delivery, **fields: Any) -> bool:
@@ -239,10 +315,11 @@ def _attempt(delivery: Delivery, clock: Callable[[], datetime.datetime]) -> str:
 def deliveries_run(
     *, now: datetime.datetime | None = None, limit: int = DEFAULT_LIMIT
 ) -> DeliveryStats:
-    """One sweep: claim and send up to ``limit`` due deliveries, one at a time.
+    """One sweep: claim and send up to ``limit`` due deliveries, one at a time, claimed in
+    groups of ``claim_group_size``.
 
     ``now`` freezes the clock (tests); otherwise each claim takes the current time, so that
-    a lease starts when its send starts, not when the sweep did. Call it outside a
+    a group's leases start when its first send starts, not when the sweep did. Call it outside a
     transaction: each claim and each outcome must commit on its own.
     """
     clock: Callable[[], datetime.datetime] = (lambda: now) if now is not None else timezone.now
@@ -251,19 +328,21 @@ def deliveries_run(
     stats.failed += _expire_dead_claims(started)
     due = deliveries_due(now=started, limit=limit)
     stats.seen = len(due)
-    for delivery in due:
-        if not delivery_claim(delivery=delivery, now=clock()):
-            stats.lost += 1
-            continue
-        outcome = _attempt(delivery, clock)
-        if outcome == Delivery.Status.SENT:
-            stats.sent += 1
-        elif outcome == Delivery.Status.PENDING:
-            stats.retrying += 1
-        elif outcome == Delivery.Status.FAILED:
-            stats.failed += 1
-        else:
-            stats.skipped += 1
+    size = claim_group_size()
+    for start in range(0, len(due), size):
+        group = due[start : start + size]
+        claimed = deliveries_claim(deliveries=group, now=clock())
+        stats.lost += len(group) - len(claimed)
+        for delivery in claimed:
+            outcome = _attempt(delivery, clock)
+            if outcome == Delivery.Status.SENT:
+                stats.sent += 1
+            elif outcome == Delivery.Status.PENDING:
+                stats.retrying += 1
+            elif outcome == Delivery.Status.FAILED:
+                stats.failed += 1
+            else:
+                stats.skipped += 1
     return stats
 
 

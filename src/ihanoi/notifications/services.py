@@ -296,6 +296,12 @@ def _enqueue_after_commit() -> None:
 # of what is queued after them, and all but the first find little to do).
 DELIVERY_QUEUED_KEY = "ihanoi:notifications:delivery-queued"
 DELIVERY_QUEUED_SECONDS = 15
+# Where the queue can hold a task until a given moment (RQ with its scheduler, the database
+# queue), the sweep starts this much later: what is committed meanwhile finds the key and
+# joins that sweep. Under a stream of submissions that makes one task, with its queue's own
+# cost, per half second or so instead of one per few commits, and groups the claims
+# (docs/performance.md, "The delivery worker"); a message waits about as long again.
+DELIVERY_GATHER = datetime.timedelta(milliseconds=500)
 
 
 def _enqueue_delivery() -> None:
@@ -305,7 +311,10 @@ def _enqueue_delivery() -> None:
     if not cache.add(DELIVERY_QUEUED_KEY, 1, timeout=DELIVERY_QUEUED_SECONDS):
         return  # a burst of submissions queues one sweep, not one per submission
     try:
-        deliver_pending.enqueue()
+        task = deliver_pending
+        if task.get_backend().supports_defer:
+            task = task.using(run_after=timezone.now() + DELIVERY_GATHER)
+        task.enqueue()
     except Exception:
         cache.delete(DELIVERY_QUEUED_KEY)  # nothing waits after all: let the next one try
         raise
