@@ -202,3 +202,11 @@ def test_the_public_pages_have_a_cache_of_their_own():
     )
     assert redis.returncode == 0, redis.stderr
     assert redis.stdout.strip() == "('redis://127.0.0.1:6379/3', 'public')"
+
+
+def test_the_delivery_gather_is_read_in_milliseconds_and_never_negative():
+    assert _show("s.IHANOI_DELIVERY_GATHER_MS").stdout.strip() == "500"
+    assert _show("s.IHANOI_DELIVERY_GATHER_MS", IHANOI_DELIVERY_GATHER_MS="0").stdout.strip() == "0"
+    refused = _show("s.IHANOI_DELIVERY_GATHER_MS", IHANOI_DELIVERY_GATHER_MS="-5")
+    assert refused.returncode != 0
+    assert "IHANOI_DELIVERY_GATHER_MS" in refused.stderr

@@ -333,6 +333,11 @@ def app_env(args: argparse.Namespace, work: Path) -> dict[str, str]:
     )
     if args.lease:
         env["IHANOI_DELIVERY_LEASE_SECONDS"] = str(args.lease)
+    if args.email_timeout:
+        env["EMAIL_TIMEOUT"] = str(args.email_timeout)
+    if not args.rq_with_scheduler:
+        # Nothing would move a deferred task to the queue: the delivery task runs at once.
+        env["IHANOI_DELIVERY_GATHER_MS"] = "0"
     return env
 
 
@@ -370,7 +375,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--rq-with-scheduler",
         action="store_true",
-        help="run the RQ workers with --with-scheduler (deferred jobs)",
+        help="run the RQ workers with --with-scheduler (deferred jobs; without it the delivery "
+        "task is enqueued to run at once, IHANOI_DELIVERY_GATHER_MS=0)",
+    )
+    parser.add_argument(
+        "--email-timeout",
+        type=int,
+        default=0,
+        help="EMAIL_TIMEOUT in seconds (0: the setting's default, 30); with --lease it sets how "
+        "many deliveries one claim takes (half the lease over the slowest send's timeout, "
+        "Web Push's 10 s included)",
     )
     parser.add_argument(
         "--lease",
@@ -440,6 +454,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"unknown fault kinds: {', '.join(sorted(unknown))}")
     if 0 < args.lease < 5:
         parser.error("--lease: at least 5 seconds (IHANOI_DELIVERY_LEASE_SECONDS), or 0")
+    if args.email_timeout < 0:
+        parser.error("--email-timeout: at least 1 second, or 0")
     if args.rq_worker_class.endswith("SimpleWorker") and "task-horse" in kinds:
         kinds.remove("task-horse")
     args.kinds = kinds
@@ -531,8 +547,9 @@ def main(argv: list[str] | None = None) -> int:
         wait_http(f"{base_url}/healthz", 60)
         log(
             f"stack up: gunicorn ({args.web_workers} workers), {args.task_workers} RQ workers, "
-            f"scheduler; lease {args.lease or 300} s; {args.clients} clients for "
-            f"{args.duration:.0f} s"
+            f"scheduler; lease {args.lease or 300} s, e-mail timeout {args.email_timeout or 30} s"
+            f", delivery gather {'on' if args.rq_with_scheduler else 'off'}; {args.clients} "
+            f"clients for {args.duration:.0f} s"
         )
 
         journal = Journal()

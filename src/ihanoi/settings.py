@@ -312,6 +312,10 @@ IHANOI_RATING_WINDOW_DAYS = env_int("IHANOI_RATING_WINDOW_DAYS", 7, minimum=1)
 # How long the outbox sender's claim on a delivery lasts: a sender that dies leaves its row
 # to another after this. Longer than EMAIL_TIMEOUT (a send must end inside its lease).
 IHANOI_DELIVERY_LEASE_SECONDS = env_int("IHANOI_DELIVERY_LEASE_SECONDS", 300, minimum=5)
+# How long the delivery task waits after its enqueue, where the queue can defer (RQ with
+# --with-scheduler, the database queue), so that the commits in between share one sweep.
+# 0: enqueued to run at once (an RQ setup without a scheduler needs it).
+IHANOI_DELIVERY_GATHER_MS = env_int("IHANOI_DELIVERY_GATHER_MS", 500, minimum=0)
 
 # --- Languages and time -----------------------------------------------------------------------
 LANGUAGE_CODE = "vi"

@@ -16,7 +16,7 @@ from django.utils import timezone
 from ihanoi.accounts.models import User
 from ihanoi.accounts.sms import LocMemSMSBackend
 from ihanoi.notifications.models import Delivery
-from ihanoi.notifications.services import DELIVERY_GATHER, notify
+from ihanoi.notifications.services import delivery_gather, notify
 from tests.notifications.gateways import FailingOnceSMSBackend
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,8 +51,10 @@ def test_the_worker_delivers_what_the_commit_enqueued(settings):
     assert mail.outbox == []
     assert LocMemSMSBackend.outbox == []
     task = DBTaskResult.objects.get()
-    # The sweep waits a moment for what the next commits bring (DELIVERY_GATHER).
-    assert before + DELIVERY_GATHER <= task.run_after <= timezone.now() + DELIVERY_GATHER
+    # The sweep waits a moment for what the next commits bring (IHANOI_DELIVERY_GATHER_MS).
+    gather = delivery_gather()
+    assert gather == datetime.timedelta(milliseconds=500)
+    assert before + gather <= task.run_after <= timezone.now() + gather
     run_worker()
     assert mail.outbox == []
 
@@ -72,7 +74,7 @@ def test_a_failed_attempt_puts_its_retry_on_the_queue(settings):
     from django_tasks_db.models import DBTaskResult
 
     notify_resident()
-    with time_machine.travel(timezone.now() + DELIVERY_GATHER):
+    with time_machine.travel(timezone.now() + delivery_gather()):
         run_worker()
 
     sms = Delivery.objects.get(channel="sms")
@@ -89,3 +91,15 @@ def test_a_failed_attempt_puts_its_retry_on_the_queue(settings):
     assert (sms.status, sms.attempts) == ("sent", 2)
     assert [message.to for message in LocMemSMSBackend.outbox] == ["+84912000077"]
     assert not DBTaskResult.objects.exclude(status="SUCCESSFUL").exists()
+
+
+def test_without_a_gather_the_task_runs_at_once(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.IHANOI_DELIVERY_GATHER_MS = 0
+    from django_tasks_db.models import DBTaskResult
+
+    notify_resident()
+    assert DBTaskResult.objects.count() == 1
+    run_worker()  # at once: the test above finds nothing sent at this point
+
+    assert [message.subject for message in mail.outbox] == ["Your report was received"]

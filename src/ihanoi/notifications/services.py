@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -296,12 +297,16 @@ def _enqueue_after_commit() -> None:
 # of what is queued after them, and all but the first find little to do).
 DELIVERY_QUEUED_KEY = "ihanoi:notifications:delivery-queued"
 DELIVERY_QUEUED_SECONDS = 15
-# Where the queue can hold a task until a given moment (RQ with its scheduler, the database
-# queue), the sweep starts this much later: what is committed meanwhile finds the key and
-# joins that sweep. Under a stream of submissions that makes one task, with its queue's own
-# cost, per half second or so instead of one per few commits, and groups the claims
-# (docs/performance.md, "The delivery worker"); a message waits about as long again.
-DELIVERY_GATHER = datetime.timedelta(milliseconds=500)
+
+
+def delivery_gather() -> datetime.timedelta:
+    """How much later the delivery task starts, where the queue can hold a task until a given
+    moment (``IHANOI_DELIVERY_GATHER_MS``, 0.5 s): what is committed meanwhile finds the key
+    and joins that sweep. Under a stream of submissions that makes one task, with its queue's
+    own cost, per half second or so instead of one per few commits, and lets the sweep claim
+    in groups (docs/performance.md, "The delivery worker"); a message waits as long again.
+    Should the queue's scheduler be down, the scheduler's sweep still runs every minute."""
+    return datetime.timedelta(milliseconds=settings.IHANOI_DELIVERY_GATHER_MS)
 
 
 def _enqueue_delivery() -> None:
@@ -312,8 +317,9 @@ def _enqueue_delivery() -> None:
         return  # a burst of submissions queues one sweep, not one per submission
     try:
         task = deliver_pending
-        if task.get_backend().supports_defer:
-            task = task.using(run_after=timezone.now() + DELIVERY_GATHER)
+        gather = delivery_gather()
+        if gather and task.get_backend().supports_defer:
+            task = task.using(run_after=timezone.now() + gather)
         task.enqueue()
     except Exception:
         cache.delete(DELIVERY_QUEUED_KEY)  # nothing waits after all: let the next one try
