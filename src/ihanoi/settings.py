@@ -314,8 +314,9 @@ IHANOI_RATING_WINDOW_DAYS = env_int("IHANOI_RATING_WINDOW_DAYS", 7, minimum=1)
 IHANOI_DELIVERY_LEASE_SECONDS = env_int("IHANOI_DELIVERY_LEASE_SECONDS", 300, minimum=5)
 # How long the delivery task waits after its enqueue, where the queue can defer (RQ with
 # --with-scheduler, the database queue), so that the commits in between share one sweep.
-# 0: enqueued to run at once (an RQ setup without a scheduler needs it).
-IHANOI_DELIVERY_GATHER_MS = env_int("IHANOI_DELIVERY_GATHER_MS", 500, minimum=0)
+# 0: enqueued to run at once (an RQ setup without a scheduler needs it). At most 10 s: the
+# "queued" mark that makes the commits share it lives 15 s (notifications/services.py).
+IHANOI_DELIVERY_GATHER_MS = env_int("IHANOI_DELIVERY_GATHER_MS", 500, minimum=0, maximum=10_000)
 
 # --- Languages and time -----------------------------------------------------------------------
 LANGUAGE_CODE = "vi"

@@ -156,3 +156,157 @@ def test_without_returning_each_row_is_claimed_on_its_own(
     assert len(claims(queries)) == 2
     assert "RETURNING" not in " ".join(claims(queries))
     assert Delivery.objects.get(pk=free.pk).attempts == 1
+
+
+def test_a_claim_running_short_is_renewed_before_the_next_send(
+    make_user, make_notification, settings, monkeypatch
+):
+    """A timeout bounds each step of a send, not the whole: slow sends ahead of a row must
+    not let its claim run out before its turn."""
+    settings.IHANOI_DELIVERY_LEASE_SECONDS = 300
+    settings.EMAIL_TIMEOUT = 30
+    rows = sms_deliveries(make_user, make_notification, 3)
+    start = timezone.now()
+    clock = {"now": start}
+    sends: list[tuple[int, datetime.datetime]] = []
+
+    def slow_attempt(delivery, _clock):
+        # Each send takes four minutes; the row's claim, as the database has it, at that time.
+        row = Delivery.objects.get(pk=delivery.pk)
+        sends.append((delivery.pk, row.claimed_until))
+        clock["now"] += 4 * MINUTE
+        sender._finish(delivery, status=Delivery.Status.SENT, sent_at=clock["now"])
+        return Delivery.Status.SENT
+
+    monkeypatch.setattr(sender, "_attempt", slow_attempt)
+    monkeypatch.setattr(sender.timezone, "now", lambda: clock["now"])
+
+    stats = deliveries_run(limit=100)
+
+    assert (stats.sent, stats.lost) == (3, 0)
+    assert [pk for pk, _ in sends] == [row.pk for row in rows]
+    # Each row's claim covered a whole send (30 s) when its send started: the first two
+    # from the claim (the second with a minute left), the third renewed at its turn, its
+    # claim having run out a few minutes before.
+    for number, (_pk, claimed_until) in enumerate(sends):
+        assert claimed_until >= start + number * 4 * MINUTE + 30 * datetime.timedelta(seconds=1)
+    assert [claimed_until for _pk, claimed_until in sends] == [
+        start + lease(),
+        start + lease(),
+        start + 8 * MINUTE + lease(),
+    ]
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("sent", 1)}
+
+
+def test_a_row_taken_over_while_waiting_is_not_renewed_nor_sent(
+    make_user, make_notification, settings
+):
+    mine, taken = sms_deliveries(make_user, make_notification, 2)
+    now = timezone.now()
+    claimed = deliveries_claim(deliveries=[mine, taken], now=now)
+    # Our claim on ``taken`` ran out and another sender took it over (one attempt more).
+    later = now + lease() + MINUTE
+    assert delivery_claim(delivery=Delivery.objects.get(pk=taken.pk), now=later)
+
+    kept = sender.deliveries_renew(deliveries=claimed, now=later)
+
+    assert [row.pk for row in kept] == [mine.pk]
+    assert Delivery.objects.get(pk=mine.pk).claimed_until == later + lease()
+    assert Delivery.objects.get(pk=taken.pk).claimed_until == later + lease()  # the other's
+    assert Delivery.objects.get(pk=taken.pk).attempts == 2
+
+
+def test_a_row_on_its_last_attempt_is_claimed_alone(make_user, make_notification, settings):
+    settings.IHANOI_DELIVERY_LEASE_SECONDS = 300
+    settings.EMAIL_TIMEOUT = 30
+    rows = sms_deliveries(make_user, make_notification, 7)
+    Delivery.objects.filter(pk=rows[2].pk).update(attempts=MAX_ATTEMPTS - 1)
+    for row in rows:
+        row.refresh_from_db()
+
+    groups = sender._groups(rows, claim_group_size())
+
+    assert [[row.pk for row in group] for group in groups] == [
+        [rows[0].pk, rows[1].pk],
+        [rows[2].pk],
+        [row.pk for row in rows[3:]],
+    ]
+    assert sender._groups([], 5) == []
+
+
+def test_a_deadlocked_claim_claims_nothing_and_the_sweep_goes_on(
+    make_user, make_notification, monkeypatch
+):
+    from django.db import OperationalError
+
+    rows = sms_deliveries(make_user, make_notification, 2)
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    class Cursor:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *_exc):
+            return False
+
+        def execute(self, *_args):
+            error = OperationalError("deadlock detected")
+            error.__cause__ = Deadlock()
+            raise error
+
+    class Connection:
+        """The sender's connection, whose statements fail as the server would fail them."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(connection, name)
+
+        def cursor(self) -> Cursor:
+            return Cursor()
+
+    monkeypatch.setattr(sender, "connection", Connection())
+    assert deliveries_claim(deliveries=rows, now=timezone.now()) == []
+
+    class OtherError(Exception):
+        sqlstate = "57P01"  # the server went away: not ours to swallow
+
+    def other(*_args):
+        error = OperationalError("terminating connection")
+        error.__cause__ = OtherError()
+        raise error
+
+    Cursor.execute = other  # type: ignore[method-assign]
+    with pytest.raises(OperationalError):
+        deliveries_claim(deliveries=rows, now=timezone.now())
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("pending", 0)}
+
+
+def test_other_databases_claim_row_by_row(make_user, make_notification, monkeypatch):
+    rows = sms_deliveries(make_user, make_notification, 2)
+    monkeypatch.setattr(connection, "vendor", "mysql")
+
+    with CaptureQueriesContext(connection) as queries:
+        won = deliveries_claim(deliveries=rows, now=timezone.now())
+
+    assert len(won) == 2
+    assert "RETURNING" not in " ".join(claims(queries))
+    assert len(claims(queries)) == 2
+
+
+def test_a_lease_shorter_than_a_send_still_sends_everything_once(
+    make_user, make_notification, settings
+):
+    """No claim can cover a send then: each row is claimed alone and sent, never spun on."""
+    settings.IHANOI_DELIVERY_LEASE_SECONDS = 5
+    settings.EMAIL_TIMEOUT = 30
+    rows = sms_deliveries(make_user, make_notification, 3)
+
+    with CaptureQueriesContext(connection) as queries:
+        stats = deliveries_run(now=timezone.now())
+
+    assert (stats.sent, stats.lost) == (3, 0)
+    # Groups of one: a claim and an outcome per row, nothing renewed before a first send.
+    assert len([sql for sql in claims(queries) if "RETURNING" in sql]) == 3
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("sent", 1)}
+    assert all(len(sms_sent_to(row.notification.recipient.phone)) == 1 for row in rows)

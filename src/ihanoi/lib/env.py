@@ -39,6 +39,7 @@ def env_int(
     environ: Mapping[str, str] | None = None,
     *,
     minimum: int | None = None,
+    maximum: int | None = None,
 ) -> int:
     environ = os.environ if environ is None else environ
     raw = environ.get(name)
@@ -50,6 +51,8 @@ def env_int(
         raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from exc
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name}={value} is below the minimum {minimum}.")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name}={value} is above the maximum {maximum}.")
     return value
 
 

@@ -21,8 +21,11 @@ row is then sent again after its lease, so the sender's guarantee is at-least-on
 
 A sweep claims its rows in small groups, one statement per group (``deliveries_claim``):
 the same compare-and-set for every row of the group, with ``RETURNING`` telling which rows
-this sender won. A group's leases start together, so the group is only as large as the
-lease can cover if every send in it takes as long as a send may (``claim_group_size``).
+this sender won. A group's leases start together, so the group is only as large as half the
+lease covers if every send in it takes as long as its timeout allows (``claim_group_size``),
+and before each send the sender checks that the claim still covers one more such send; if
+not, it renews what is still its own of the group (``deliveries_renew``, the same fencing).
+A row on its last attempt is claimed alone.
 
 Every attempt at a delivery carries the same key (``idempotency_key``): the SMS gateway
 passes it to the provider's deduplication field, and e-mail uses it as the ``Message-ID``,
@@ -41,7 +44,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import connection
+from django.db import OperationalError, connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -121,8 +124,24 @@ def deliveries_claim(*, deliveries: Sequence[Delivery], now: datetime.datetime) 
     if not deliveries:
         return []
     claimed_until = now + lease()
-    if connection.features.can_return_columns_from_insert:
-        won = _claim_returning(deliveries, now, claimed_until)
+    if _returning():
+        at = connection.ops.adapt_datetimefield_value
+        won = _update_returning(
+            deliveries,
+            set_sql="{status} = %s, {attempts} = {attempts} + 1, {claimed_until} = %s",
+            set_params=[Delivery.Status.SENDING, at(claimed_until)],
+            condition=(
+                "(({status} = %s AND {next_attempt_at} <= %s) OR ({status} = %s AND "
+                "{claimed_until} < %s)) AND {attempts} < %s"
+            ),
+            condition_params=[
+                Delivery.Status.PENDING,
+                at(now),
+                Delivery.Status.SENDING,
+                at(now),
+                MAX_ATTEMPTS,
+            ],
+        )
     else:
         won = {delivery.pk for delivery in deliveries if _claim_one(delivery, now, claimed_until)}
     claimed = [delivery for delivery in deliveries if delivery.pk in won]
@@ -133,30 +152,81 @@ def deliveries_claim(*, deliveries: Sequence[Delivery], now: datetime.datetime) 
     return claimed
 
 
-def _claim_returning(
-    deliveries: Sequence[Delivery], now: datetime.datetime, claimed_until: datetime.datetime
+def deliveries_renew(*, deliveries: Sequence[Delivery], now: datetime.datetime) -> list[Delivery]:
+    """Extend this sender's claims on ``deliveries`` (claimed by it, not yet sent) to a full
+    lease from ``now``. Returns the rows still this sender's, in order, updated in memory; a
+    row whose claim ran out and was taken over by another sender (which counted one attempt
+    more) is left to that sender."""
+    if not deliveries:
+        return []
+    claimed_until = now + lease()
+    if _returning():
+        kept = _update_returning(
+            deliveries,
+            set_sql="{claimed_until} = %s",
+            set_params=[connection.ops.adapt_datetimefield_value(claimed_until)],
+            condition="{status} = %s",
+            condition_params=[Delivery.Status.SENDING],
+        )
+    else:
+        kept = {
+            delivery.pk
+            for delivery in deliveries
+            if Delivery.objects.filter(
+                pk=delivery.pk, status=Delivery.Status.SENDING, attempts=delivery.attempts
+            ).update(claimed_until=claimed_until)
+        }
+    renewed = [delivery for delivery in deliveries if delivery.pk in kept]
+    for delivery in renewed:
+        delivery.claimed_until = claimed_until
+    return renewed
+
+
+def _returning() -> bool:
+    """``UPDATE … RETURNING`` with row values: PostgreSQL, and SQLite from 3.35 (the feature
+    flag names INSERT's RETURNING, which came to SQLite in the same release)."""
+    return connection.vendor in ("postgresql", "sqlite") and bool(
+        connection.features.can_return_columns_from_insert
+    )
+
+
+# PostgreSQL's "deadlock detected".
+DEADLOCK_DETECTED = "40P01"
+
+
+def _update_returning(
+    deliveries: Sequence[Delivery],
+    *,
+    set_sql: str,
+    set_params: list[Any],
+    condition: str,
+    condition_params: list[Any],
 ) -> set[int]:
-    """The claim of ``_claimable`` and the attempt counts as one statement; the ids won."""
+    """``UPDATE delivery SET … WHERE (id, attempts) IN (<the rows as read>) AND <condition>
+    RETURNING id``: the ids of the rows it changed; the attempt count read is the fencing
+    token. Two senders' statements over overlapping rows may lock them in opposite orders:
+    PostgreSQL then aborts one, which changes nothing, and its rows wait for the next sweep."""
     quote = connection.ops.quote_name
     column = {field.name: quote(str(field.column)) for field in Delivery._meta.concrete_fields}
-    at = connection.ops.adapt_datetimefield_value
     pairs = ", ".join(["(%s, %s)"] * len(deliveries))
     # The names are the model's own, quoted; every value is a parameter.
     sql = (
-        f"UPDATE {quote(Delivery._meta.db_table)} SET {column['status']} = %s, "  # noqa: S608
-        f"{column['attempts']} = {column['attempts']} + 1, {column['claimed_until']} = %s "
-        f"WHERE ({column['id']}, {column['attempts']}) IN (VALUES {pairs}) "
-        f"AND (({column['status']} = %s AND {column['next_attempt_at']} <= %s) "
-        f"OR ({column['status']} = %s AND {column['claimed_until']} < %s)) "
-        f"AND {column['attempts']} < %s RETURNING {column['id']}"
-    )
-    params: list[Any] = [Delivery.Status.SENDING, at(claimed_until)]
+        f"UPDATE {quote(Delivery._meta.db_table)} SET {set_sql} "  # noqa: S608
+        f"WHERE ({{id}}, {{attempts}}) IN (VALUES {pairs}) AND {condition} RETURNING {{id}}"
+    ).format(**column)
+    params = [*set_params]
     for delivery in deliveries:
         params += [delivery.pk, delivery.attempts]
-    params += [Delivery.Status.PENDING, at(now), Delivery.Status.SENDING, at(now), MAX_ATTEMPTS]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {row[0] for row in cursor.fetchall()}
+    params += condition_params
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return {row[0] for row in cursor.fetchall()}
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) != DEADLOCK_DETECTED:
+            raise
+        logger.warning("%d deliveries: the claim deadlocked with another sender's", len(deliveries))
+        return set()
 
 
 def _claim_one(
@@ -181,8 +251,9 @@ def send_timeout_seconds() -> int:
 
 def claim_group_size() -> int:
     """How many rows one claim takes: as many as can all be sent within half the lease if
-    every send takes as long as it may (5 with the defaults: a 300 s lease, 30 s for e-mail),
-    so that no row of a group is taken over while it waits its turn; never fewer than one."""
+    every send takes as long as its timeout (5 with the defaults: a 300 s lease, 30 s for
+    e-mail); never fewer than one. A timeout bounds each step of a send, not the whole of it,
+    so the sweep also renews a group's claim when it runs short (``deliveries_run``)."""
     fits = settings.IHANOI_DELIVERY_LEASE_SECONDS // (2 * send_timeout_seconds())
     return max(1, min(CLAIM_GROUP_MAX, fits))
 
@@ -316,7 +387,8 @@ def deliveries_run(
     *, now: datetime.datetime | None = None, limit: int = DEFAULT_LIMIT
 ) -> DeliveryStats:
     """One sweep: claim and send up to ``limit`` due deliveries, one at a time, claimed in
-    groups of ``claim_group_size``.
+    groups of ``claim_group_size``; before each send, a claim with less than a send's timeout
+    left is renewed, for what is still this sender's of the group.
 
     ``now`` freezes the clock (tests); otherwise each claim takes the current time, so that
     a group's leases start when its first send starts, not when the sweep did. Call it outside a
@@ -328,13 +400,22 @@ def deliveries_run(
     stats.failed += _expire_dead_claims(started)
     due = deliveries_due(now=started, limit=limit)
     stats.seen = len(due)
-    size = claim_group_size()
-    for start in range(0, len(due), size):
-        group = due[start : start + size]
+    for group in _groups(due, claim_group_size()):
         claimed = deliveries_claim(deliveries=group, now=clock())
         stats.lost += len(group) - len(claimed)
-        for delivery in claimed:
-            outcome = _attempt(delivery, clock)
+        sent_any = False  # before the group's first send its claim is as fresh as can be
+        while claimed:
+            if sent_any and not _covers_a_send(claimed[0], clock()):
+                # The sends before it took long: renew what is still ours of the group, for a
+                # whole lease (all there is to give, even if the lease is set shorter than a
+                # send's timeout), and send.
+                kept = deliveries_renew(deliveries=claimed, now=clock())
+                stats.lost += len(claimed) - len(kept)
+                claimed = kept
+                if not claimed:
+                    break
+            sent_any = True
+            outcome = _attempt(claimed.pop(0), clock)
             if outcome == Delivery.Status.SENT:
                 stats.sent += 1
             elif outcome == Delivery.Status.PENDING:
@@ -344,6 +425,30 @@ def deliveries_run(
             else:
                 stats.skipped += 1
     return stats
+
+
+def _groups(due: Sequence[Delivery], size: int) -> list[list[Delivery]]:
+    """``due`` in claim groups of ``size``, in order; a row on its last attempt alone: should
+    the sender stop before reaching it, its claim would expire and the row be given up as
+    failed without ever having been tried."""
+    groups: list[list[Delivery]] = []
+    group: list[Delivery] = []
+    for delivery in due:
+        if delivery.attempts + 1 >= MAX_ATTEMPTS:
+            groups += [group, [delivery]] if group else [[delivery]]
+            group = []
+            continue
+        group.append(delivery)
+        if len(group) == size:
+            groups.append(group)
+            group = []
+    return [*groups, group] if group else groups
+
+
+def _covers_a_send(delivery: Delivery, now: datetime.datetime) -> bool:
+    """Whether the claim on ``delivery`` lasts through one more send of the longest kind."""
+    left = (delivery.claimed_until or now) - now
+    return left >= datetime.timedelta(seconds=send_timeout_seconds())
 
 
 def next_attempt_at() -> datetime.datetime | None:
