@@ -40,16 +40,18 @@ from unittest import mock
 
 import psycopg
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_submit  # the scratch database and the settings
-
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE / "load")]
+import bench_submit  # noqa: E402 - the scratch database and the settings
+from run import CLK_TCK, proc_stat  # noqa: E402 - bench/load/run.py: CPU from /proc
 
 
 def backend_cpu_seconds(pid: int) -> float:
     """utime + stime of a PostgreSQL backend on this machine."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    ticks = proc_stat(pid)
+    if ticks is None:
+        raise SystemExit(f"the PostgreSQL backend {pid} is not a process of this machine")
+    return ticks[0] / CLK_TCK
 
 
 def queue_deliveries(residents: list[Any], round_number: int, method: str) -> None:

@@ -147,7 +147,7 @@ def test_without_returning_each_row_is_claimed_on_its_own(
     taken, free = sms_deliveries(make_user, make_notification, 2)
     monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
     now = timezone.now()
-    assert sender._claim_one(Delivery.objects.get(pk=taken.pk), now, now + lease())
+    assert delivery_claim(delivery=Delivery.objects.get(pk=taken.pk), now=now)  # another sender
 
     with CaptureQueriesContext(connection) as queries:
         won = deliveries_claim(deliveries=[taken, free], now=now)

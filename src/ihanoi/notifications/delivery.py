@@ -36,16 +36,19 @@ stop reaches nobody twice: effectively once (docs/faults.md counts it under faul
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import OperationalError, connection
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from ihanoi.accounts.sms import deliver_sms_now
@@ -117,33 +120,18 @@ def deliveries_claim(*, deliveries: Sequence[Delivery], now: datetime.datetime) 
     """Claim each of ``deliveries`` for one attempt, as read by the caller: a row is won if it
     is still claimable ``now`` and still at the attempt count read (the count is the claim's
     fencing token). Returns the rows won, in the order given, updated in memory; the others
-    were claimed by another sender since, or are no longer due.
-
-    One ``UPDATE … RETURNING`` for all of them (PostgreSQL; SQLite from 3.35): the ORM's
-    update returns only a count, which cannot say which rows were won."""
-    if not deliveries:
-        return []
+    were claimed by another sender since, or are no longer due. One statement for all of
+    them where the database can say which rows it changed (``_update_as_read``)."""
     claimed_until = now + lease()
-    if _returning():
-        at = connection.ops.adapt_datetimefield_value
-        won = _update_returning(
-            deliveries,
-            set_sql="{status} = %s, {attempts} = {attempts} + 1, {claimed_until} = %s",
-            set_params=[Delivery.Status.SENDING, at(claimed_until)],
-            condition=(
-                "(({status} = %s AND {next_attempt_at} <= %s) OR ({status} = %s AND "
-                "{claimed_until} < %s)) AND {attempts} < %s"
-            ),
-            condition_params=[
-                Delivery.Status.PENDING,
-                at(now),
-                Delivery.Status.SENDING,
-                at(now),
-                MAX_ATTEMPTS,
-            ],
-        )
-    else:
-        won = {delivery.pk for delivery in deliveries if _claim_one(delivery, now, claimed_until)}
+    won = _update_as_read(
+        deliveries,
+        where=_claimable(now),
+        changes={
+            "status": Delivery.Status.SENDING,
+            "attempts": F("attempts") + 1,
+            "claimed_until": claimed_until,
+        },
+    )
     claimed = [delivery for delivery in deliveries if delivery.pk in won]
     for delivery in claimed:
         delivery.status = Delivery.Status.SENDING
@@ -157,85 +145,63 @@ def deliveries_renew(*, deliveries: Sequence[Delivery], now: datetime.datetime) 
     lease from ``now``. Returns the rows still this sender's, in order, updated in memory; a
     row whose claim ran out and was taken over by another sender (which counted one attempt
     more) is left to that sender."""
-    if not deliveries:
-        return []
     claimed_until = now + lease()
-    if _returning():
-        kept = _update_returning(
-            deliveries,
-            set_sql="{claimed_until} = %s",
-            set_params=[connection.ops.adapt_datetimefield_value(claimed_until)],
-            condition="{status} = %s",
-            condition_params=[Delivery.Status.SENDING],
-        )
-    else:
-        kept = {
-            delivery.pk
-            for delivery in deliveries
-            if Delivery.objects.filter(
-                pk=delivery.pk, status=Delivery.Status.SENDING, attempts=delivery.attempts
-            ).update(claimed_until=claimed_until)
-        }
+    kept = _update_as_read(
+        deliveries,
+        where=Q(status=Delivery.Status.SENDING),
+        changes={"claimed_until": claimed_until},
+    )
     renewed = [delivery for delivery in deliveries if delivery.pk in kept]
     for delivery in renewed:
         delivery.claimed_until = claimed_until
     return renewed
 
 
-def _returning() -> bool:
-    """``UPDATE … RETURNING`` with row values: PostgreSQL, and SQLite from 3.35 (the feature
-    flag names INSERT's RETURNING, which came to SQLite in the same release)."""
-    return connection.vendor in ("postgresql", "sqlite") and bool(
-        connection.features.can_return_columns_from_insert
-    )
-
-
 # PostgreSQL's "deadlock detected".
 DEADLOCK_DETECTED = "40P01"
 
 
-def _update_returning(
-    deliveries: Sequence[Delivery],
-    *,
-    set_sql: str,
-    set_params: list[Any],
-    condition: str,
-    condition_params: list[Any],
+def _update_as_read(
+    deliveries: Sequence[Delivery], *, where: Q, changes: dict[str, Any]
 ) -> set[int]:
-    """``UPDATE delivery SET … WHERE (id, attempts) IN (<the rows as read>) AND <condition>
-    RETURNING id``: the ids of the rows it changed; the attempt count read is the fencing
-    token. Two senders' statements over overlapping rows may lock them in opposite orders:
-    PostgreSQL then aborts one, which changes nothing, and its rows wait for the next sweep."""
-    quote = connection.ops.quote_name
-    column = {field.name: quote(str(field.column)) for field in Delivery._meta.concrete_fields}
-    pairs = ", ".join(["(%s, %s)"] * len(deliveries))
-    # The names are the model's own, quoted; every value is a parameter.
-    sql = (
-        f"UPDATE {quote(Delivery._meta.db_table)} SET {set_sql} "  # noqa: S608
-        f"WHERE ({{id}}, {{attempts}}) IN (VALUES {pairs}) AND {condition} RETURNING {{id}}"
-    ).format(**column)
-    params = [*set_params]
-    for delivery in deliveries:
-        params += [delivery.pk, delivery.attempts]
-    params += condition_params
+    """Apply ``changes`` to the rows of ``deliveries`` that ``where`` still matches and that
+    are still at the attempt count read; the ids of the rows changed.
+
+    On PostgreSQL and SQLite from 3.35 (whose feature flag names INSERT's RETURNING, which
+    came in the same release) the ORM's own UPDATE for all of them, with ``RETURNING``
+    added: the ORM's update returns only a count, which cannot say which rows were won.
+    Elsewhere, one such UPDATE per row. Two senders' statements over overlapping rows may
+    lock them in opposite orders: PostgreSQL then aborts one, which changes nothing, and its
+    rows wait for the next sweep."""
+    if not deliveries:
+        return set()
+
+    def as_read(delivery: Delivery) -> Q:
+        return Q(pk=delivery.pk, attempts=delivery.attempts)
+
+    if not (
+        connection.vendor in ("postgresql", "sqlite")
+        and connection.features.can_return_columns_from_insert
+    ):
+        return {
+            delivery.pk
+            for delivery in deliveries
+            if Delivery.objects.filter(where, as_read(delivery)).update(**changes)
+        }
+    rows = functools.reduce(operator.or_, map(as_read, deliveries))
+    update = cast(UpdateQuery, Delivery.objects.filter(where, rows).query.chain(UpdateQuery))
+    update.add_update_values(changes)
+    sql, params = update.get_compiler(connection=connection).as_sql()
+    pk = connection.ops.quote_name(str(Delivery._meta.pk.column))
     try:
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(f"{sql} RETURNING {pk}", params)
             return {row[0] for row in cursor.fetchall()}
     except OperationalError as error:
         if getattr(error.__cause__, "sqlstate", None) != DEADLOCK_DETECTED:
             raise
         logger.warning("%d deliveries: the claim deadlocked with another sender's", len(deliveries))
         return set()
-
-
-def _claim_one(
-    delivery: Delivery, now: datetime.datetime, claimed_until: datetime.datetime
-) -> bool:
-    """The same claim for one row through the ORM, where ``RETURNING`` is missing."""
-    won = Delivery.objects.filter(_claimable(now), pk=delivery.pk, attempts=delivery.attempts)
-    claim = {"status": Delivery.Status.SENDING, "claimed_until": claimed_until}
-    return bool(won.update(attempts=delivery.attempts + 1, **claim))
 
 
 # At most this many rows per claim: a group's leases run from the same moment, so a smaller
